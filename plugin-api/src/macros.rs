@@ -1,0 +1,63 @@
+/// Exports a plugin library: generates the `abi_stable` root module and wraps every
+/// component in panic-catching shims. The plugin crate must be a `cdylib` and depend on
+/// `abi_stable = "0.11"` itself (the generated code names it), and be built with
+/// `panic = "unwind"` (the default).
+///
+/// ```ignore
+/// jj_plugin_api::export_plugin! {
+///     name: "my-plugin",
+///     version: env!("CARGO_PKG_VERSION"),
+///     extractors: [ "my_group" => ("what it computes", MyFactory) ],
+/// }
+/// ```
+/// Each list (`captures`, `extractors`, `writers`) is optional; each entry is
+/// `"component name" => ("description", factory_expression)`.
+#[macro_export]
+macro_rules! export_plugin {
+    (
+        name: $lib_name:expr,
+        version: $lib_version:expr
+        $(, captures: [ $( $cname:expr => ($cdesc:expr, $cfac:expr) ),* $(,)? ] )?
+        $(, extractors: [ $( $ename:expr => ($edesc:expr, $efac:expr) ),* $(,)? ] )?
+        $(, writers: [ $( $wname:expr => ($wdesc:expr, $wfac:expr) ),* $(,)? ] )?
+        $(,)?
+    ) => {
+        #[::abi_stable::export_root_module]
+        pub fn jj_plugin_root_module() -> $crate::PluginLib_Ref {
+            use $crate::abi_stable::prefix_type::PrefixTypeTrait;
+            extern "C" fn library() -> $crate::ffi::LibraryInfo {
+                $crate::shim::install_panic_hook();
+                $crate::ffi::LibraryInfo {
+                    name: $crate::abi_stable::std_types::RString::from($lib_name),
+                    version: $crate::abi_stable::std_types::RString::from($lib_version),
+                    api_version: $crate::abi_stable::std_types::RString::from($crate::API_VERSION),
+                }
+            }
+            extern "C" fn captures() -> $crate::abi_stable::std_types::RVec<$crate::ffi::CaptureDecl> {
+                $crate::shim::decl_list(|| {
+                    #[allow(unused_mut)]
+                    let mut v = ::std::vec::Vec::new();
+                    $( $( v.push($crate::shim::capture_decl($cname, $lib_version, $cdesc, $cfac)); )* )?
+                    v
+                })
+            }
+            extern "C" fn extractors() -> $crate::abi_stable::std_types::RVec<$crate::ffi::ExtractorDecl> {
+                $crate::shim::decl_list(|| {
+                    #[allow(unused_mut)]
+                    let mut v = ::std::vec::Vec::new();
+                    $( $( v.push($crate::shim::extractor_decl($ename, $lib_version, $edesc, $efac)); )* )?
+                    v
+                })
+            }
+            extern "C" fn writers() -> $crate::abi_stable::std_types::RVec<$crate::ffi::WriterDecl> {
+                $crate::shim::decl_list(|| {
+                    #[allow(unused_mut)]
+                    let mut v = ::std::vec::Vec::new();
+                    $( $( v.push($crate::shim::writer_decl($wname, $lib_version, $wdesc, $wfac)); )* )?
+                    v
+                })
+            }
+            $crate::ffi::PluginLib { library, captures, extractors, writers }.leak_into_prefix()
+        }
+    };
+}

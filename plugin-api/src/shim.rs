@@ -1,0 +1,203 @@
+//! Adapters from the plain Rust traits to the FFI trait objects. Every call into plugin
+//! code goes through [`guard`], which turns a panic into a [`PluginError`] of kind
+//! [`ErrorKind::Panic`] so that it never unwinds across the C ABI.
+use crate::{
+    capture::{BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch},
+    error::{ErrorKind, PluginError, PluginResult},
+    ffi::*,
+    flow::FlowView,
+    meta::{Extractor, ExtractorFactory, ExtractorInfo},
+    options::Options,
+    value::Value,
+    writer::{FormatInfo, RowBatch, Schema, WriteSummary, Writer, WriterFactory},
+};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RErr, ROk, RResult, RSliceMut, RStr, RString, RVec},
+};
+use std::{
+    cell::RefCell,
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::Once,
+};
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once per library) a panic hook that records the message and location
+/// instead of printing them: the host reports caught panics itself, counted.
+pub fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
+                (*s).to_string()
+            } else if let Some(s) = info.payload().downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "panic".to_string()
+            };
+            let text = match info.location() {
+                Some(l) => format!("{msg} (at {}:{})", l.file(), l.line()),
+                None => msg,
+            };
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+        }));
+    });
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PluginError {
+    let recorded = LAST_PANIC.with(|p| p.borrow_mut().take());
+    let msg = recorded.unwrap_or_else(|| {
+        if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "panic".to_string()
+        }
+    });
+    PluginError::new(ErrorKind::Panic, format!("plugin panicked: {msg}"))
+}
+
+/// Runs plugin code, converting a panic into an error.
+pub fn guard<T>(f: impl FnOnce() -> PluginResult<T>) -> RResult<T, PluginError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => ROk(v),
+        Ok(Err(e)) => RErr(e),
+        Err(p) => RErr(panic_error(p)),
+    }
+}
+
+/// Runs plugin code that cannot report errors; a panic yields `fallback`.
+pub fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+fn opts(text: RStr<'_>) -> Options {
+    Options::parse(text.as_str())
+}
+
+// ---- extractors ----
+
+pub struct ExtractorShim<T>(pub T);
+
+impl<T: Extractor> FfiExtractor for ExtractorShim<T> {
+    fn extract(&mut self, flow: &FlowView<'_>, mut out: RSliceMut<'_, Value>) -> RResult<(), PluginError> {
+        guard(|| self.0.extract(flow, out.as_mut_slice()))
+    }
+    fn observe(&mut self, flow: &FlowView<'_>) -> RResult<(), PluginError> {
+        guard(|| self.0.observe(flow))
+    }
+}
+
+pub struct ExtractorFactoryShim<F>(pub F);
+
+impl<F: ExtractorFactory> FfiExtractorFactory for ExtractorFactoryShim<F> {
+    fn describe(&self, options: RStr<'_>) -> RResult<ExtractorInfo, PluginError> {
+        guard(|| self.0.describe(&opts(options)))
+    }
+    fn create(&self, options: RStr<'_>) -> RResult<FfiExtractorBox, PluginError> {
+        guard(|| {
+            let inst = self.0.create(&opts(options))?;
+            Ok(FfiExtractor_TO::from_value(ExtractorShim(inst), TD_Opaque))
+        })
+    }
+}
+
+// ---- capture ----
+
+pub struct CaptureSourceShim<S>(pub S);
+
+impl<S: CaptureSource> FfiCaptureSource for CaptureSourceShim<S> {
+    fn next_batch(&mut self, batch: &mut FrameBatch) -> RResult<BatchStatus, PluginError> {
+        guard(|| self.0.next_batch(batch))
+    }
+    fn stats(&self) -> CaptureStats {
+        guard_or(CaptureStats::default(), || self.0.stats())
+    }
+}
+
+pub struct CaptureFactoryShim<F>(pub F);
+
+impl<F: CaptureFactory> FfiCaptureFactory for CaptureFactoryShim<F> {
+    fn probe(&self, source: RStr<'_>) -> u8 {
+        guard_or(0, || self.0.probe(source.as_str()))
+    }
+    fn open(&self, source: RStr<'_>, options: RStr<'_>) -> RResult<FfiCaptureSourceBox, PluginError> {
+        guard(|| {
+            let s = self.0.open(source.as_str(), &opts(options))?;
+            Ok(FfiCaptureSource_TO::from_value(CaptureSourceShim(s), TD_Opaque))
+        })
+    }
+}
+
+// ---- writers ----
+
+pub struct WriterShim<W>(pub W);
+
+impl<W: Writer> FfiWriter for WriterShim<W> {
+    fn write_batch(&mut self, batch: &RowBatch<'_>) -> RResult<(), PluginError> {
+        guard(|| self.0.write_batch(batch))
+    }
+    fn finish(&mut self) -> RResult<WriteSummary, PluginError> {
+        guard(|| self.0.finish())
+    }
+    fn abort(&mut self) {
+        guard_or((), || self.0.abort())
+    }
+}
+
+pub struct WriterFactoryShim<F>(pub F);
+
+impl<F: WriterFactory> FfiWriterFactory for WriterFactoryShim<F> {
+    fn formats(&self) -> RVec<FormatInfo> {
+        guard_or(RVec::new(), || self.0.formats().into())
+    }
+    fn open(
+        &self,
+        format: RStr<'_>,
+        target: RStr<'_>,
+        schema: &Schema,
+        options: RStr<'_>,
+    ) -> RResult<FfiWriterBox, PluginError> {
+        guard(|| {
+            let w = self.0.open(format.as_str(), target.as_str(), schema, &opts(options))?;
+            Ok(FfiWriter_TO::from_value(WriterShim(w), TD_Opaque))
+        })
+    }
+}
+
+// ---- declarations (used by `export_plugin!`) ----
+
+fn info(name: &str, version: &str, description: &str) -> ComponentInfo {
+    ComponentInfo { name: RString::from(name), version: RString::from(version), description: RString::from(description) }
+}
+
+pub fn extractor_decl<F: ExtractorFactory>(name: &str, version: &str, description: &str, f: F) -> ExtractorDecl {
+    ExtractorDecl {
+        info: info(name, version, description),
+        factory: FfiExtractorFactory_TO::from_value(ExtractorFactoryShim(f), TD_Opaque),
+    }
+}
+
+pub fn capture_decl<F: CaptureFactory>(name: &str, version: &str, description: &str, f: F) -> CaptureDecl {
+    CaptureDecl {
+        info: info(name, version, description),
+        factory: FfiCaptureFactory_TO::from_value(CaptureFactoryShim(f), TD_Opaque),
+    }
+}
+
+pub fn writer_decl<F: WriterFactory>(name: &str, version: &str, description: &str, f: F) -> WriterDecl {
+    WriterDecl {
+        info: info(name, version, description),
+        factory: FfiWriterFactory_TO::from_value(WriterFactoryShim(f), TD_Opaque),
+    }
+}
+
+/// Builds a declaration list; a panic while constructing factories yields an empty list.
+pub fn decl_list<T>(f: impl FnOnce() -> Vec<T>) -> RVec<T> {
+    install_panic_hook();
+    guard_or(Vec::new(), f).into()
+}
