@@ -1,0 +1,20 @@
+//! Shared math and value formatting for jj extractor and writer plugins.
+//!
+//! Every plugin links this crate statically, so each numeric convention of the
+//! reference implementation (JoyfulJay, see the spec §3) is written exactly once:
+//!
+//! * [`stats`] — numpy-compatible pairwise summation, mean / population variance /
+//!   standard deviation, the reference's own percentile formula, and the combined
+//!   [`stats::Summary`].
+//! * [`entropy`] — byte histograms and Shannon entropy with the reference's
+//!   summation orders (ascending byte value, or first occurrence).
+//! * [`pyfmt`] — Python-compatible text: `repr(float)`, `json.dumps` floats and
+//!   strings, CSV fields, integers. All writers append to a caller-owned
+//!   `Vec<u8>` and never allocate anything else.
+
+#![forbid(unsafe_code)]
+
+pub mod entropy;
+pub mod pyfmt;
+pub mod stats;
+pub mod time;

@@ -1,0 +1,396 @@
+//! Summary statistics with the reference's numeric conventions (spec §3.2).
+//!
+//! * Sums are numpy's pairwise float64 summation ([`pairwise_sum`]), bit-identical
+//!   to `np.sum` on a contiguous float64 array.
+//! * `mean = sum / n`; variance is the population variance computed the way
+//!   `np.var` does it: pairwise sum of `(x - mean) * (x - mean)`, divided by `n`;
+//!   `std = sqrt(var)`. This reproduces `np.mean`, `np.var` and `np.std` bit for bit.
+//! * Percentiles use the reference's own formula (not numpy's `percentile`), see
+//!   [`percentile_sorted`].
+//!
+//! Empty input gives 0.0 everywhere (the reference's convention), never NaN.
+//!
+//! Ordering uses [`f64::total_cmp`]: `-0.0` sorts before `0.0`, and NaNs sort to the
+//! ends by sign bit (positive NaN last, like numpy; negative NaN first).
+
+use std::cmp::Ordering;
+
+/// numpy's `PW_BLOCKSIZE`: arrays up to this length are summed with 8 accumulators,
+/// longer ones are split in two.
+const PW_BLOCKSIZE: usize = 128;
+
+/// The pairwise recursion of numpy's `pairwise_sum` for float64 (spec §3.2), over
+/// `f(x)` for each element `x`.
+///
+/// `f` is applied element-wise before summation, which is exactly what numpy does
+/// when it sums a temporary array such as `(x - mean) ** 2`.
+fn pairwise_rec<F: Fn(f64) -> f64 + Copy>(a: &[f64], f: F) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        let mut res = 0.0;
+        for &x in a {
+            res += f(x);
+        }
+        res
+    } else if n <= PW_BLOCKSIZE {
+        let mut r = [0.0f64; 8];
+        for (acc, &x) in r.iter_mut().zip(&a[..8]) {
+            *acc = f(x);
+        }
+        let full = n - n % 8;
+        for block in a[8..full].chunks_exact(8) {
+            for (acc, &x) in r.iter_mut().zip(block) {
+                *acc += f(x);
+            }
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[full..] {
+            res += f(x);
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise_rec(&a[..n2], f) + pairwise_rec(&a[n2..], f)
+    }
+}
+
+/// `np.sum(np.array([f(x) for x in a], dtype=np.float64))`, bit for bit, without a
+/// temporary array.
+///
+/// numpy's add-reduction starts from the identity `0.0` and adds the pairwise sum to
+/// it, so an all-`-0.0` input sums to `+0.0`; this is reproduced.
+#[inline]
+pub fn pairwise_sum_map<F: Fn(f64) -> f64 + Copy>(a: &[f64], f: F) -> f64 {
+    0.0 + pairwise_rec(a, f)
+}
+
+/// numpy's pairwise float64 sum: `np.sum(np.asarray(a, dtype=np.float64))`, bit for bit.
+///
+/// Differs from a sequential `+=` loop in the last bits for most arrays of 8 or more
+/// elements.
+#[inline]
+pub fn pairwise_sum(a: &[f64]) -> f64 {
+    pairwise_sum_map(a, |x| x)
+}
+
+/// `np.mean(v)`; 0.0 for an empty slice.
+pub fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        pairwise_sum(v) / v.len() as f64
+    }
+}
+
+/// Population variance about a given `mean` (the `np.var` recipe); 0.0 if `v` is empty.
+fn pop_var_about(v: &[f64], mean: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let sq_dev = |x: f64| {
+        let d = x - mean;
+        d * d
+    };
+    pairwise_sum_map(v, sq_dev) / v.len() as f64
+}
+
+/// `np.var(v)` (population, `ddof=0`); 0.0 for an empty slice.
+pub fn pop_var(v: &[f64]) -> f64 {
+    pop_var_about(v, mean(v))
+}
+
+/// `np.std(v)` (population, `ddof=0`); 0.0 for an empty slice.
+pub fn pop_std(v: &[f64]) -> f64 {
+    pop_var(v).sqrt()
+}
+
+/// `std / mean` (population std); 0.0 if `v` is empty or its mean is 0.
+pub fn coefficient_of_variation(v: &[f64]) -> f64 {
+    let m = mean(v);
+    if v.is_empty() || m == 0.0 {
+        return 0.0;
+    }
+    pop_var_about(v, m).sqrt() / m
+}
+
+/// The reference's percentile of an ascending-sorted slice, `p` in 0..=100:
+/// `idx = (n-1)*p/100`, `lo = floor(idx)`, `hi = min(lo+1, n-1)`, `frac = idx - lo`,
+/// result `s[lo]*(1-frac) + s[hi]*frac`. 0.0 for an empty slice.
+///
+/// This is copied literally from the reference (it is not numpy's lerp), including
+/// its corner cases: with an infinite neighbour and `frac == 0` the result is NaN.
+pub fn percentile_sorted(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let idx = (n - 1) as f64 * p / 100.0;
+    let lo_f = idx.floor();
+    // Clamp so that an out-of-range `p` cannot index out of bounds.
+    let lo = (lo_f.max(0.0) as usize).min(n - 1);
+    let hi = (lo + 1).min(n - 1);
+    let frac = idx - lo_f;
+    sorted[lo] * (1.0 - frac) + sorted[hi] * frac
+}
+
+/// All summary statistics of one value set (spec §3.2). `Default` is the all-zero
+/// summary of an empty set.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub sum: f64,
+    pub mean: f64,
+    pub std: f64,
+    pub var: f64,
+    pub min: f64,
+    pub max: f64,
+    pub median: f64,
+    pub p25: f64,
+    pub p75: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+impl Summary {
+    /// count, sum, mean, var and std of a non-empty slice; the rest left 0.
+    fn moments(values: &[f64]) -> Summary {
+        let count = values.len();
+        let sum = pairwise_sum(values);
+        let mean = sum / count as f64;
+        let var = pop_var_about(values, mean);
+        Summary {
+            count,
+            sum,
+            mean,
+            var,
+            std: var.sqrt(),
+            ..Summary::default()
+        }
+    }
+}
+
+/// Full summary: moments, min/max and the percentiles p25, median, p75, p90, p99.
+///
+/// The values are copied into `scratch` and sorted there; keep reusing the same
+/// `scratch` so that no allocation happens after warm-up. An empty slice gives
+/// `Summary::default()` (all zeros).
+pub fn summarize(values: &[f64], scratch: &mut Vec<f64>) -> Summary {
+    if values.is_empty() {
+        return Summary::default();
+    }
+    let mut s = Summary::moments(values);
+    scratch.clear();
+    scratch.extend_from_slice(values);
+    scratch.sort_unstable_by(f64::total_cmp);
+    let sorted = &scratch[..];
+    s.min = sorted[0];
+    s.max = sorted[sorted.len() - 1];
+    s.median = percentile_sorted(sorted, 50.0);
+    s.p25 = percentile_sorted(sorted, 25.0);
+    s.p75 = percentile_sorted(sorted, 75.0);
+    s.p90 = percentile_sorted(sorted, 90.0);
+    s.p99 = percentile_sorted(sorted, 99.0);
+    s
+}
+
+/// Like [`summarize`] without sorting: count, sum, mean, var, std, min and max are
+/// filled (min/max agree with `summarize`), the percentile fields stay 0.0.
+pub fn summarize_basic(values: &[f64]) -> Summary {
+    if values.is_empty() {
+        return Summary::default();
+    }
+    let mut s = Summary::moments(values);
+    let (min, max) = min_max(values);
+    s.min = min;
+    s.max = max;
+    s
+}
+
+/// Smallest and largest element under [`f64::total_cmp`] (the same elements sorting
+/// would put first and last). `(0.0, 0.0)` for an empty slice.
+pub fn min_max(values: &[f64]) -> (f64, f64) {
+    let Some((&first, rest)) = values.split_first() else {
+        return (0.0, 0.0);
+    };
+    rest.iter().fold((first, first), |(lo, hi), &x| {
+        (
+            if x.total_cmp(&lo) == Ordering::Less {
+                x
+            } else {
+                lo
+            },
+            if x.total_cmp(&hi) == Ordering::Greater {
+                x
+            } else {
+                hi
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_all_zero() {
+        let mut scratch = Vec::new();
+        assert_eq!(summarize(&[], &mut scratch), Summary::default());
+        assert_eq!(summarize_basic(&[]), Summary::default());
+        assert_eq!(pairwise_sum(&[]), 0.0);
+        assert_eq!(mean(&[]), 0.0);
+        assert_eq!(pop_var(&[]), 0.0);
+        assert_eq!(pop_std(&[]), 0.0);
+        assert_eq!(coefficient_of_variation(&[]), 0.0);
+        assert_eq!(percentile_sorted(&[], 50.0), 0.0);
+        assert_eq!(min_max(&[]), (0.0, 0.0));
+    }
+
+    #[test]
+    fn hand_worked_summary() {
+        // values 4, 1, 3, 2 -> sorted 1 2 3 4
+        // sum 10, mean 2.5, deviations -1.5 -0.5 0.5 1.5 -> squares 2.25 .25 .25 2.25,
+        // var = 5/4 = 1.25, std = sqrt(1.25)
+        // p25: idx = 3*25/100 = 0.75 -> 1*0.25 + 2*0.75 = 1.75
+        // p50: idx 1.5 -> 2*0.5 + 3*0.5 = 2.5
+        // p75: idx 2.25 -> 3*0.75 + 4*0.25 = 3.25
+        // p90: idx 2.7 -> 3*(1-frac) + 4*frac (frac = 2.7 - 2, not exactly 0.7)
+        // p99: idx 2.97 -> 3*(1-frac) + 4*frac
+        let mut scratch = Vec::new();
+        let s = summarize(&[4.0, 1.0, 3.0, 2.0], &mut scratch);
+        assert_eq!(s.count, 4);
+        assert_eq!(s.sum, 10.0);
+        assert_eq!(s.mean, 2.5);
+        assert_eq!(s.var, 1.25);
+        assert_eq!(s.std, 1.25f64.sqrt());
+        assert_eq!(s.min, 1.0);
+        assert_eq!(s.max, 4.0);
+        assert_eq!(s.p25, 1.75);
+        assert_eq!(s.median, 2.5);
+        assert_eq!(s.p75, 3.25);
+        let idx90 = 3.0 * 90.0 / 100.0;
+        let f90 = idx90 - 2.0;
+        assert_eq!(s.p90, 3.0 * (1.0 - f90) + 4.0 * f90);
+        assert!((s.p90 - 3.7).abs() < 1e-12);
+        let idx99 = 3.0 * 99.0 / 100.0;
+        let f99 = idx99 - 2.0;
+        assert_eq!(s.p99, 3.0 * (1.0 - f99) + 4.0 * f99);
+        assert!((s.p99 - 3.97).abs() < 1e-12);
+
+        let b = summarize_basic(&[4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(
+            b,
+            Summary {
+                median: 0.0,
+                p25: 0.0,
+                p75: 0.0,
+                p90: 0.0,
+                p99: 0.0,
+                ..s
+            }
+        );
+    }
+
+    #[test]
+    fn single_value() {
+        let mut scratch = Vec::new();
+        let s = summarize(&[7.5], &mut scratch);
+        assert_eq!(
+            s,
+            Summary {
+                count: 1,
+                sum: 7.5,
+                mean: 7.5,
+                std: 0.0,
+                var: 0.0,
+                min: 7.5,
+                max: 7.5,
+                median: 7.5,
+                p25: 7.5,
+                p75: 7.5,
+                p90: 7.5,
+                p99: 7.5,
+            }
+        );
+    }
+
+    #[test]
+    fn percentile_formula_small() {
+        let s = [10.0, 20.0, 30.0];
+        // idx = 2*p/100
+        assert_eq!(percentile_sorted(&s, 0.0), 10.0);
+        assert_eq!(percentile_sorted(&s, 25.0), 15.0);
+        assert_eq!(percentile_sorted(&s, 50.0), 20.0);
+        assert_eq!(percentile_sorted(&s, 100.0), 30.0);
+        // the literal formula: frac 0 next to an infinity gives NaN, like the reference
+        assert!(percentile_sorted(&[1.0, f64::INFINITY], 0.0).is_nan());
+    }
+
+    #[test]
+    fn cv_and_std() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, population var 4, std 2
+        let v = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        assert_eq!(mean(&v), 5.0);
+        assert_eq!(pop_var(&v), 4.0);
+        assert_eq!(pop_std(&v), 2.0);
+        assert_eq!(coefficient_of_variation(&v), 0.4);
+        assert_eq!(coefficient_of_variation(&[-1.0, 1.0]), 0.0);
+        assert_eq!(coefficient_of_variation(&[0.0, 0.0]), 0.0);
+        // negative mean: std / mean is negative
+        assert_eq!(coefficient_of_variation(&[-2.0, -4.0]), 1.0 / -3.0);
+    }
+
+    #[test]
+    fn negative_zero_sums_to_positive_zero() {
+        // np.sum(np.array([-0.0] * k)) == +0.0 for every k
+        for k in [1usize, 3, 8, 20, 200] {
+            let v = vec![-0.0f64; k];
+            let s = pairwise_sum(&v);
+            assert_eq!(s.to_bits(), 0.0f64.to_bits(), "k={k}");
+        }
+    }
+
+    #[test]
+    fn pairwise_block_structure() {
+        // With 9 elements the 8 accumulators are combined as a tree and the 9th is
+        // added afterwards: ((1e16 + 1) + (1 + 1)) + ... differs from a left fold.
+        let v = [1e16, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+        // sequential: 1e16+1 = 1e16 (ties to even), three times, then +1 -> 1e16
+        let naive = v.iter().fold(0.0, |a, &x| a + x);
+        assert_eq!(naive, 1e16);
+        // pairwise: ((1e16+1) + (1+1)) + ((0+0) + (0+0)) = 1e16 + 2, then + 1 is a tie
+        // between 1e16+2 and 1e16+4 that rounds to even: 1e16 + 4.
+        // numpy: np.sum(np.array([1e16,1,1,1,0,0,0,0,1.0])) == 1.0000000000000004e+16
+        assert_eq!(pairwise_sum(&v), 1e16 + 4.0);
+        // fewer than 8 elements: plain sequential loop
+        let w = [1e16, 1.0, 1.0, 1.0];
+        assert_eq!(pairwise_sum(&w), 1e16);
+    }
+
+    #[test]
+    fn scratch_is_reused() {
+        let mut scratch = Vec::with_capacity(16);
+        let cap = scratch.capacity();
+        for k in 1..=16 {
+            let v: Vec<f64> = (0..k).rev().map(|i| i as f64).collect();
+            let s = summarize(&v, &mut scratch);
+            assert_eq!(s.min, 0.0);
+            assert_eq!(s.max, (k - 1) as f64);
+        }
+        assert_eq!(scratch.capacity(), cap);
+    }
+
+    #[test]
+    fn min_max_matches_sorting() {
+        let v = [0.0, -0.0, 3.0, -7.0, f64::INFINITY, 2.0];
+        let mut scratch = Vec::new();
+        let s = summarize(&v, &mut scratch);
+        let b = summarize_basic(&v);
+        assert_eq!(s.min, -7.0);
+        assert_eq!(s.max, f64::INFINITY);
+        assert_eq!((b.min, b.max), (s.min, s.max));
+        assert_eq!(s.sum, b.sum);
+        assert_eq!(s.var.to_bits(), b.var.to_bits());
+    }
+}
