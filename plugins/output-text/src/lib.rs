@@ -1,0 +1,119 @@
+//! # jj text output writers
+//!
+//! Two writer components for the `jj` host:
+//!
+//! * `csv` — format `csv`: a header line of column names, then one line per row (`\n`
+//!   line endings). Integers in decimal, floats as Python's `repr` (`0.1`, `1e-05`,
+//!   `60.0`, `inf`, `nan`), booleans `True` / `False`, strings quoted only when needed
+//!   (RFC 4180), lists as their `json.dumps` text (`"[0.01, 0.02]"`), null as an empty
+//!   field.
+//! * `jsonl` — formats `jsonl` and its alias `json`: one object per row, keys in schema
+//!   order, byte-identical to Python's `json.dumps(row) + "\n"`: `", "` and `": "`
+//!   separators, `Infinity` / `-Infinity` / `NaN` for non-finite floats, strings with
+//!   non-ASCII characters escaped (`ensure_ascii`), null as `null`.
+//!
+//! The target is a file path or `-` for standard output. A file is written under a
+//! temporary name in the same directory and renamed into place by `finish`, so an
+//! interrupted run never leaves a truncated file under the final name.
+//!
+//! Value texts come from [`jj_kit::pyfmt`], shared with every other writer.
+#![deny(unsafe_code)]
+
+mod encode;
+mod target;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use encode::TextFormat;
+use plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+
+pub use writer::TextWriter;
+
+fn format_info(name: &str, extension: &str, description: &str) -> FormatInfo {
+    FormatInfo {
+        name: name.into(),
+        extension: extension.into(),
+        description: description.into(),
+        supports_stdout: 1,
+    }
+}
+
+fn unknown_format(component: &str, format: &str, known: &str) -> PluginError {
+    PluginError::config(format!(
+        "the {component} writer does not provide format `{format}` (it provides {known})"
+    ))
+}
+
+/// The `csv` writer component.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CsvFactory;
+
+impl WriterFactory for CsvFactory {
+    type Output = TextWriter;
+
+    fn formats(&self) -> Vec<FormatInfo> {
+        vec![format_info(
+            "csv",
+            "csv",
+            "Comma-separated values with a header line",
+        )]
+    }
+
+    fn open(
+        &self,
+        format: &str,
+        target: &str,
+        schema: &Schema,
+        _options: &Options,
+    ) -> PluginResult<TextWriter> {
+        match format {
+            "csv" => TextWriter::open(TextFormat::Csv, target, schema),
+            _ => Err(unknown_format("csv", format, "`csv`")),
+        }
+    }
+}
+
+/// The `jsonl` writer component (formats `jsonl` and `json`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonlFactory;
+
+impl WriterFactory for JsonlFactory {
+    type Output = TextWriter;
+
+    fn formats(&self) -> Vec<FormatInfo> {
+        vec![
+            format_info("jsonl", "jsonl", "JSON Lines: one JSON object per row"),
+            format_info("json", "json", "JSON Lines (alias of jsonl)"),
+        ]
+    }
+
+    fn open(
+        &self,
+        format: &str,
+        target: &str,
+        schema: &Schema,
+        _options: &Options,
+    ) -> PluginResult<TextWriter> {
+        match format {
+            "jsonl" | "json" => TextWriter::open(TextFormat::Jsonl, target, schema),
+            _ => Err(unknown_format("jsonl", format, "`jsonl` and `json`")),
+        }
+    }
+}
+
+/// The library's exports (`jj_plugin_root_module`). No `allow(unsafe_code)` is needed:
+/// the `#[no_mangle]` static comes from `abi_stable`'s attribute macro.
+mod export {
+    use super::{CsvFactory, JsonlFactory};
+
+    plugin_api::export_plugin! {
+        name: "jj-output-text",
+        version: env!("CARGO_PKG_VERSION"),
+        writers: [
+            "csv" => ("CSV output (Python csv / repr compatible)", CsvFactory),
+            "jsonl" => ("JSON Lines output (Python json.dumps compatible)", JsonlFactory),
+        ],
+    }
+}
