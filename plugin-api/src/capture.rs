@@ -36,7 +36,12 @@ pub struct FrameBatch {
 
 impl FrameBatch {
     pub fn with_limits(max_frames: u32, max_bytes: u32) -> Self {
-        FrameBatch { frames: RVec::new(), data: RVec::new(), max_frames, max_bytes }
+        FrameBatch {
+            frames: RVec::new(),
+            data: RVec::new(),
+            max_frames,
+            max_bytes,
+        }
     }
 
     pub fn clear(&mut self) {
@@ -66,7 +71,9 @@ impl FrameBatch {
     /// The bytes of frame `h`.
     pub fn bytes_of(&self, h: &FrameHeader) -> &[u8] {
         let start = h.data_off as usize;
-        self.data.get(start..start + h.caplen as usize).unwrap_or(&[])
+        self.data
+            .get(start..start + h.caplen as usize)
+            .unwrap_or(&[])
     }
 }
 

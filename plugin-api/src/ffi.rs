@@ -19,8 +19,7 @@ use crate::{
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
-    package_version_strings,
-    sabi_trait,
+    package_version_strings, sabi_trait,
     sabi_types::VersionStrings,
     std_types::{RBox, RResult, RSliceMut, RStr, RString, RVec},
     StableAbi,
@@ -28,7 +27,11 @@ use abi_stable::{
 
 #[sabi_trait]
 pub trait FfiExtractor: Send {
-    fn extract(&mut self, flow: &FlowView<'_>, out: RSliceMut<'_, Value>) -> RResult<(), PluginError>;
+    fn extract(
+        &mut self,
+        flow: &FlowView<'_>,
+        out: RSliceMut<'_, Value>,
+    ) -> RResult<(), PluginError>;
     #[sabi(last_prefix_field)]
     fn observe(&mut self, flow: &FlowView<'_>) -> RResult<(), PluginError>;
 }
@@ -54,7 +57,11 @@ pub type FfiCaptureSourceBox = FfiCaptureSource_TO<'static, RBox<()>>;
 pub trait FfiCaptureFactory: Send + Sync {
     fn probe(&self, source: RStr<'_>) -> u8;
     #[sabi(last_prefix_field)]
-    fn open(&self, source: RStr<'_>, options: RStr<'_>) -> RResult<FfiCaptureSourceBox, PluginError>;
+    fn open(
+        &self,
+        source: RStr<'_>,
+        options: RStr<'_>,
+    ) -> RResult<FfiCaptureSourceBox, PluginError>;
 }
 pub type FfiCaptureFactoryBox = FfiCaptureFactory_TO<'static, RBox<()>>;
 
@@ -88,6 +95,9 @@ pub struct ComponentInfo {
     pub name: RString,
     pub version: RString,
     pub description: RString,
+    /// Present only in the test build that checks layout-mismatch rejection.
+    #[cfg(feature = "__test_layout_change")]
+    pub test_layout_change: u64,
 }
 
 #[repr(C)]

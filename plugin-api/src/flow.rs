@@ -138,7 +138,12 @@ pub struct StreamView<'a> {
 
 impl Default for StreamView<'_> {
     fn default() -> Self {
-        StreamView { bytes: RSlice::from_slice(&[]), gap: 0, truncated: 0, _reserved: [0; 6] }
+        StreamView {
+            bytes: RSlice::from_slice(&[]),
+            gap: 0,
+            truncated: 0,
+            _reserved: [0; 6],
+        }
     }
 }
 

@@ -30,14 +30,18 @@ pub mod value;
 pub mod writer;
 
 pub use abi_stable;
-pub use capture::{BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch, FrameHeader};
+pub use capture::{
+    BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch, FrameHeader,
+};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use ffi::{LibraryInfo, PluginLib, PluginLib_Ref};
 pub use flow::{flow_end, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD};
 pub use meta::{DType, ExtractorInfo, FeatureMeta, Requirements};
 pub use options::Options;
 pub use value::Value;
-pub use writer::{Column, ColumnMeta, FormatInfo, RowBatch, Schema, WriteSummary, Writer, WriterFactory};
+pub use writer::{
+    Column, ColumnMeta, FormatInfo, RowBatch, Schema, WriteSummary, Writer, WriterFactory,
+};
 
 pub use meta::{Extractor, ExtractorFactory};
 

@@ -22,6 +22,13 @@ macro_rules! export_plugin {
         $(, writers: [ $( $wname:expr => ($wdesc:expr, $wfac:expr) ),* $(,)? ] )?
         $(,)?
     ) => {
+        // `export_root_module` emits a `#[no_mangle]` static: keep the allowance local, so
+        // plugin crates can `deny(unsafe_code)`.
+        #[allow(unsafe_code)]
+        #[doc(hidden)]
+        pub mod __jj_plugin_export {
+        #[allow(unused_imports)]
+        use super::*;
         #[::abi_stable::export_root_module]
         pub fn jj_plugin_root_module() -> $crate::PluginLib_Ref {
             use $crate::abi_stable::prefix_type::PrefixTypeTrait;
@@ -58,6 +65,7 @@ macro_rules! export_plugin {
                 })
             }
             $crate::ffi::PluginLib { library, captures, extractors, writers }.leak_into_prefix()
+        }
         }
     };
 }

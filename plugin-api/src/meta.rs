@@ -83,7 +83,11 @@ impl FeatureMeta {
             id: format!("{group}.{name}").into(),
             name: name.into(),
             dtype,
-            shape: if matches!(dtype, DType::FloatList | DType::IntList) { RVec::new() } else { vec![1].into() },
+            shape: if matches!(dtype, DType::FloatList | DType::IntList) {
+                RVec::new()
+            } else {
+                vec![1].into()
+            },
             units: RString::new(),
             scope: "flow".into(),
             direction: "bidir".into(),
@@ -151,9 +155,15 @@ impl Requirements {
     /// The element-wise maximum: what the host keeps when several extractors are loaded.
     pub fn merge(self, o: Requirements) -> Requirements {
         Requirements {
-            payload_bytes_per_packet: self.payload_bytes_per_packet.max(o.payload_bytes_per_packet),
-            payload_bytes_per_direction: self.payload_bytes_per_direction.max(o.payload_bytes_per_direction),
-            stream_bytes_per_direction: self.stream_bytes_per_direction.max(o.stream_bytes_per_direction),
+            payload_bytes_per_packet: self
+                .payload_bytes_per_packet
+                .max(o.payload_bytes_per_packet),
+            payload_bytes_per_direction: self
+                .payload_bytes_per_direction
+                .max(o.payload_bytes_per_direction),
+            stream_bytes_per_direction: self
+                .stream_bytes_per_direction
+                .max(o.stream_bytes_per_direction),
             tcp_option_bytes: self.tcp_option_bytes.max(o.tcp_option_bytes),
             needs_all_flows: self.needs_all_flows.max(o.needs_all_flows),
             _reserved: [0; 2],

@@ -84,7 +84,11 @@ fn opts(text: RStr<'_>) -> Options {
 pub struct ExtractorShim<T>(pub T);
 
 impl<T: Extractor> FfiExtractor for ExtractorShim<T> {
-    fn extract(&mut self, flow: &FlowView<'_>, mut out: RSliceMut<'_, Value>) -> RResult<(), PluginError> {
+    fn extract(
+        &mut self,
+        flow: &FlowView<'_>,
+        mut out: RSliceMut<'_, Value>,
+    ) -> RResult<(), PluginError> {
         guard(|| self.0.extract(flow, out.as_mut_slice()))
     }
     fn observe(&mut self, flow: &FlowView<'_>) -> RResult<(), PluginError> {
@@ -125,10 +129,17 @@ impl<F: CaptureFactory> FfiCaptureFactory for CaptureFactoryShim<F> {
     fn probe(&self, source: RStr<'_>) -> u8 {
         guard_or(0, || self.0.probe(source.as_str()))
     }
-    fn open(&self, source: RStr<'_>, options: RStr<'_>) -> RResult<FfiCaptureSourceBox, PluginError> {
+    fn open(
+        &self,
+        source: RStr<'_>,
+        options: RStr<'_>,
+    ) -> RResult<FfiCaptureSourceBox, PluginError> {
         guard(|| {
             let s = self.0.open(source.as_str(), &opts(options))?;
-            Ok(FfiCaptureSource_TO::from_value(CaptureSourceShim(s), TD_Opaque))
+            Ok(FfiCaptureSource_TO::from_value(
+                CaptureSourceShim(s),
+                TD_Opaque,
+            ))
         })
     }
 }
@@ -163,7 +174,9 @@ impl<F: WriterFactory> FfiWriterFactory for WriterFactoryShim<F> {
         options: RStr<'_>,
     ) -> RResult<FfiWriterBox, PluginError> {
         guard(|| {
-            let w = self.0.open(format.as_str(), target.as_str(), schema, &opts(options))?;
+            let w = self
+                .0
+                .open(format.as_str(), target.as_str(), schema, &opts(options))?;
             Ok(FfiWriter_TO::from_value(WriterShim(w), TD_Opaque))
         })
     }
@@ -172,24 +185,45 @@ impl<F: WriterFactory> FfiWriterFactory for WriterFactoryShim<F> {
 // ---- declarations (used by `export_plugin!`) ----
 
 fn info(name: &str, version: &str, description: &str) -> ComponentInfo {
-    ComponentInfo { name: RString::from(name), version: RString::from(version), description: RString::from(description) }
+    ComponentInfo {
+        name: RString::from(name),
+        version: RString::from(version),
+        description: RString::from(description),
+        #[cfg(feature = "__test_layout_change")]
+        test_layout_change: 0,
+    }
 }
 
-pub fn extractor_decl<F: ExtractorFactory>(name: &str, version: &str, description: &str, f: F) -> ExtractorDecl {
+pub fn extractor_decl<F: ExtractorFactory>(
+    name: &str,
+    version: &str,
+    description: &str,
+    f: F,
+) -> ExtractorDecl {
     ExtractorDecl {
         info: info(name, version, description),
         factory: FfiExtractorFactory_TO::from_value(ExtractorFactoryShim(f), TD_Opaque),
     }
 }
 
-pub fn capture_decl<F: CaptureFactory>(name: &str, version: &str, description: &str, f: F) -> CaptureDecl {
+pub fn capture_decl<F: CaptureFactory>(
+    name: &str,
+    version: &str,
+    description: &str,
+    f: F,
+) -> CaptureDecl {
     CaptureDecl {
         info: info(name, version, description),
         factory: FfiCaptureFactory_TO::from_value(CaptureFactoryShim(f), TD_Opaque),
     }
 }
 
-pub fn writer_decl<F: WriterFactory>(name: &str, version: &str, description: &str, f: F) -> WriterDecl {
+pub fn writer_decl<F: WriterFactory>(
+    name: &str,
+    version: &str,
+    description: &str,
+    f: F,
+) -> WriterDecl {
     WriterDecl {
         info: info(name, version, description),
         factory: FfiWriterFactory_TO::from_value(WriterFactoryShim(f), TD_Opaque),

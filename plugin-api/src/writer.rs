@@ -64,7 +64,10 @@ impl<'a> Column<'a> {
     pub fn str(&self, row: usize) -> &'a str {
         let (a, b) = self.range(row);
         let bytes: &'a [u8] = self.bytes.as_slice();
-        bytes.get(a..b).and_then(|s| std::str::from_utf8(s).ok()).unwrap_or("")
+        bytes
+            .get(a..b)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .unwrap_or("")
     }
     pub fn float_list(&self, row: usize) -> &'a [f64] {
         let (a, b) = self.range(row);
@@ -124,5 +127,11 @@ pub trait WriterFactory: Send + Sync + 'static {
     type Output: Writer;
     fn formats(&self) -> Vec<FormatInfo>;
     /// Opens `target` (a path, `-` for stdout, or a URL) for `format`.
-    fn open(&self, format: &str, target: &str, schema: &Schema, options: &Options) -> PluginResult<Self::Output>;
+    fn open(
+        &self,
+        format: &str,
+        target: &str,
+        schema: &Schema,
+        options: &Options,
+    ) -> PluginResult<Self::Output>;
 }

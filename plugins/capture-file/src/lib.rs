@@ -13,7 +13,8 @@ pub use reader::*;
 mod plugin {
     use super::{open_path, CaptureReader, FrameMeta, ReadErrorKind};
     use jj_plugin_api::{
-        BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch, Options, PluginError, PluginResult,
+        BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch, Options, PluginError,
+        PluginResult,
     };
     use std::{fs::File, io::BufReader, path::Path};
 
@@ -68,7 +69,9 @@ mod plugin {
             self.data.clear();
             let max_frames = (batch.max_frames as usize).max(1);
             let max_bytes = (batch.max_bytes as usize).max(1);
-            let res = self.reader.read_batch(&mut self.metas, &mut self.data, max_frames, max_bytes);
+            let res =
+                self.reader
+                    .read_batch(&mut self.metas, &mut self.data, max_frames, max_bytes);
             let mut off = 0usize;
             for m in &self.metas {
                 let end = off + m.caplen as usize;
@@ -88,7 +91,7 @@ mod plugin {
                 Ok(_) => Ok(BatchStatus::Frames),
                 Err(e) => {
                     self.ended = true;
-                    Err(PluginError::corrupt(format!("{e} (then the file could not be read further)")))
+                    Err(PluginError::corrupt(format!("{e}")))
                 }
             }
         }

@@ -34,6 +34,8 @@ pub fn ts_ns_to_secs(ts_ns: i64) -> f64 {
     }
 }
 
+// `u64::is_multiple_of` is newer than the workspace's rust-version (1.80).
+#[allow(unknown_lints, clippy::manual_is_multiple_of)]
 fn abs_ns_to_secs(abs_ns: u64) -> f64 {
     if abs_ns == 0 {
         return 0.0;
@@ -100,10 +102,19 @@ mod tests {
     #[test]
     fn microsecond_timestamps() {
         // float("1704067200.123456") == 1704067200.123456 (0x1.964802007e6b4p+30)
-        assert!(same(ts_ns_to_secs(1_704_067_200_123_456_000), 1704067200.123456));
+        assert!(same(
+            ts_ns_to_secs(1_704_067_200_123_456_000),
+            1704067200.123456
+        ));
         // sample capture style values (spec §11 golden: tcp-handshake-nano first/last)
-        assert!(same(ts_ns_to_secs(1_418_145_369_924_505_000), 1418145369.924505));
-        assert!(same(ts_ns_to_secs(1_418_145_370_052_115_000), 1418145370.052115));
+        assert!(same(
+            ts_ns_to_secs(1_418_145_369_924_505_000),
+            1418145369.924505
+        ));
+        assert!(same(
+            ts_ns_to_secs(1_418_145_370_052_115_000),
+            1418145370.052115
+        ));
         // whole seconds and tiny values
         assert!(same(ts_ns_to_secs(1_704_067_200_000_000_000), 1704067200.0));
         assert!(same(ts_ns_to_secs(0), 0.0));
@@ -115,9 +126,15 @@ mod tests {
     #[test]
     fn nanosecond_timestamps() {
         // float("1704067200.123456789") == 1704067200.1234567 (0x1.964802007e6b7p+30)
-        assert!(same(ts_ns_to_secs(1_704_067_200_123_456_789), 1704067200.1234567));
+        assert!(same(
+            ts_ns_to_secs(1_704_067_200_123_456_789),
+            1704067200.1234567
+        ));
         // float("1418145369.924505123") == 1418145369.9245052
-        assert!(same(ts_ns_to_secs(1_418_145_369_924_505_123), 1418145369.9245052));
+        assert!(same(
+            ts_ns_to_secs(1_418_145_369_924_505_123),
+            1418145369.9245052
+        ));
         // float("1704067200.000000001") == 1704067200.0 ; float("1704067200.999999999") == 1704067201.0
         assert!(same(ts_ns_to_secs(1_704_067_200_000_000_001), 1704067200.0));
         assert!(same(ts_ns_to_secs(1_704_067_200_999_999_999), 1704067201.0));
@@ -131,14 +148,29 @@ mod tests {
         // rounded decimal. Python: float("1704076080.977787844") == 1704076080.9777877
         // while float(1704076080977787844) / 1e9 == 1704076080.977788.
         let cases: [(i64, f64, f64); 3] = [
-            (1_704_076_080_977_787_844, 1704076080.9777877, 1704076080.977788),
-            (1_704_096_748_467_570_198, 1704096748.4675703, 1704096748.46757),
-            (1_704_122_063_206_855_602, 1704122063.2068555, 1704122063.2068558),
+            (
+                1_704_076_080_977_787_844,
+                1704076080.9777877,
+                1704076080.977788,
+            ),
+            (
+                1_704_096_748_467_570_198,
+                1704096748.4675703,
+                1704096748.46757,
+            ),
+            (
+                1_704_122_063_206_855_602,
+                1704122063.2068555,
+                1704122063.2068558,
+            ),
         ];
         for (ns, want, naive) in cases {
             assert!(same(ts_ns_to_secs(ns), want), "{ns}");
             assert!(!same(want, naive));
-            assert!(same(ns as f64 / 1e9, naive), "the naive result really differs");
+            assert!(
+                same(ns as f64 / 1e9, naive),
+                "the naive result really differs"
+            );
         }
     }
 
@@ -157,7 +189,9 @@ mod tests {
         // Deterministic LCG over second-, milli-, micro- and nanosecond-precision values.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for i in 0..200_000u64 {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let base = 1_000_000_000 + (x >> 20) % 1_000_000_000; // seconds in [1e9, 2e9)
             let nanos = (x >> 7) % NS_PER_S;
             let nanos = match i % 4 {

@@ -8,7 +8,7 @@
 use jj_kit::pyfmt::{
     write_csv_field, write_i64, write_json_float, write_json_string_ascii, write_py_float,
 };
-use plugin_api::{Column, ColumnMeta, DType, PluginError, PluginResult, RowBatch};
+use jj_plugin_api::{Column, ColumnMeta, DType, PluginError, PluginResult, RowBatch};
 
 /// The text format of a writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

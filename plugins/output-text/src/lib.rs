@@ -27,7 +27,7 @@ mod writer;
 mod tests;
 
 use encode::TextFormat;
-use plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+use jj_plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
 
 pub use writer::TextWriter;
 
@@ -108,7 +108,7 @@ impl WriterFactory for JsonlFactory {
 mod export {
     use super::{CsvFactory, JsonlFactory};
 
-    plugin_api::export_plugin! {
+    jj_plugin_api::export_plugin! {
         name: "jj-output-text",
         version: env!("CARGO_PKG_VERSION"),
         writers: [

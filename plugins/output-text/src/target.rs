@@ -7,7 +7,7 @@
 //! dropping the sink) removes the temporary file. A run that is killed, fails or is
 //! aborted therefore never leaves a truncated file under the final name.
 
-use plugin_api::{PluginError, PluginResult};
+use jj_plugin_api::{PluginError, PluginResult};
 use std::{
     fs::{File, OpenOptions},
     io::{self, BufWriter, Stdout, Write},

@@ -6,7 +6,7 @@
 //! `json.dumps(dict(zip(columns, row)))` (float texts are Python's `repr`).
 
 use crate::{CsvFactory, JsonlFactory, TextWriter};
-use plugin_api::{
+use jj_plugin_api::{
     abi_stable::std_types::{RSlice, RVec},
     Column, ColumnMeta, DType, ErrorKind, Options, PluginResult, RowBatch, Schema, WriteSummary,
     Writer, WriterFactory,

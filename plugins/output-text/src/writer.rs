@@ -4,7 +4,9 @@ use crate::{
     encode::{check_batch, csv_header, csv_row, jsonl_row, JsonKeys, TextFormat},
     target::{write_error, Sink},
 };
-use plugin_api::{ColumnMeta, PluginError, PluginResult, RowBatch, Schema, WriteSummary, Writer};
+use jj_plugin_api::{
+    ColumnMeta, PluginError, PluginResult, RowBatch, Schema, WriteSummary, Writer,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {

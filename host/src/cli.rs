@@ -1,0 +1,644 @@
+//! Command line: `jj [--plugin-dir DIR]... COMMAND`.
+use crate::{
+    catalog::Catalog,
+    engine::{self, EngineConfig, Plan, PlanExtractor, RunReport},
+    flowtable::FlowConfig,
+    loader::{plugin_dirs, Plugins},
+    rows::schema_of,
+    schema,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use jj_decode::anomaly;
+use jj_plugin_api::{abi_stable::std_types::RStr, meta::Requirements, ColumnMeta, Options};
+use std::{
+    path::{Path, PathBuf},
+    sync::atomic::AtomicBool,
+    time::Instant,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jj",
+    version,
+    about = "Network traffic to ML-ready flow features, through plugins"
+)]
+pub struct Cli {
+    /// Load plugins from DIR (repeatable). Also searched: $JJ_PLUGIN_PATH, then the
+    /// directory of the jj executable.
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Do not load plugins from the executable's directory.
+    #[arg(long, global = true)]
+    pub no_default_plugins: bool,
+    /// Exit with an error if any file in a plugin directory is not a compatible plugin.
+    #[arg(long, global = true)]
+    pub strict: bool,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Extract one feature row per flow from a capture.
+    Extract(ExtractArgs),
+    /// List the loaded plugin libraries and their components.
+    Plugins,
+    /// List every feature of the loaded extractors, grouped.
+    Features,
+    /// Print the runtime feature schema.
+    Schema {
+        #[arg(short, long, value_enum, default_value = "json")]
+        format: SchemaFormat,
+        /// Write to FILE instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Feature profiles.
+    Profiles {
+        #[command(subcommand)]
+        action: ProfilesAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfilesAction {
+    /// Profile names and how many loaded features each has.
+    List,
+    /// The feature ids of one profile, grouped.
+    Show { name: String },
+    /// Check profiles against the loaded features.
+    Validate,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SchemaFormat {
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExtractArgs {
+    /// Capture file (pcap or pcapng) or other source a capture plugin accepts.
+    pub input: String,
+    /// Output path, or `-` for stdout.
+    #[arg(short, long, default_value = "-")]
+    pub output: String,
+    /// Output format (offered by the loaded writers; default: from the output extension, else csv).
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Worker threads (default: all cores). Output is identical for every value.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Idle timeout in seconds (packet time).
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Active timeout in seconds: a longer flow is split into several rows (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub active_timeout: f64,
+    /// Maximum flows kept at once; the least recently active are evicted (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub max_flows: usize,
+    /// Packets kept per flow; a longer flow is split into several rows.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_flow_packets: usize,
+    /// Keep only the features of this profile (e.g. JJ-CORE).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Keep the features of this group (repeatable).
+    #[arg(long = "features", value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// Keep this feature (repeatable; unprefixed name or id).
+    #[arg(long = "feature", value_name = "NAME")]
+    pub features: Vec<String>,
+    /// Use this capture backend instead of the best match.
+    #[arg(long)]
+    pub capture: Option<String>,
+}
+
+fn say(quiet: bool, msg: &str) {
+    if !quiet {
+        eprintln!("jj: {msg}");
+    }
+}
+
+/// Loads plugins and reports rejected files. `Err` (exit code) with `--strict`.
+fn load_plugins(cli: &Cli) -> Result<Plugins, i32> {
+    let dirs = plugin_dirs(&cli.plugin_dirs, cli.no_default_plugins);
+    let plugins = Plugins::load(&dirs);
+    for (path, reason) in &plugins.rejected {
+        eprintln!("jj: skipped {}: {}", path.display(), reason);
+    }
+    if cli.strict && !plugins.rejected.is_empty() {
+        eprintln!(
+            "jj: --strict: {} file(s) in the plugin directories are not compatible plugins",
+            plugins.rejected.len()
+        );
+        return Err(2);
+    }
+    Ok(plugins)
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let plugins = match load_plugins(&cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match &cli.command {
+        Command::Plugins => cmd_plugins(&plugins),
+        Command::Features => {
+            let cat = catalog(&cli, &plugins, &Options::new());
+            print!("{}", schema::to_markdown(&cat));
+            0
+        }
+        Command::Schema { format, output } => {
+            let cat = catalog(&cli, &plugins, &Options::new());
+            let text = match format {
+                SchemaFormat::Json => schema::to_json(&cat),
+                SchemaFormat::Csv => schema::to_csv(&cat),
+                SchemaFormat::Markdown => schema::to_markdown(&cat),
+            };
+            write_text(output.as_deref(), &text)
+        }
+        Command::Profiles { action } => cmd_profiles(&cli, &plugins, action),
+        Command::Extract(args) => cmd_extract(&cli, &plugins, args),
+    }
+}
+
+fn catalog(cli: &Cli, plugins: &Plugins, options: &Options) -> Catalog {
+    let cat = Catalog::build(plugins, options);
+    for w in &cat.warnings {
+        say(cli.quiet, w);
+    }
+    cat
+}
+
+fn write_text(path: Option<&Path>, text: &str) -> i32 {
+    match path {
+        None => {
+            print!("{text}");
+            0
+        }
+        Some(p) => match std::fs::write(p, text) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("jj: cannot write {}: {e}", p.display());
+                1
+            }
+        },
+    }
+}
+
+fn cmd_plugins(plugins: &Plugins) -> i32 {
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    let lib_of = |i: usize| &plugins.libraries[i];
+    let fcount = |name: &str| -> String {
+        let cat_opts = Options::new();
+        let _ = &cat_opts;
+        name.to_string()
+    };
+    let _ = fcount;
+    for c in &plugins.captures {
+        let l = lib_of(c.library);
+        rows.push([
+            l.path
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            c.name.clone(),
+            "capture".into(),
+            c.version.clone(),
+            l.api_version.clone(),
+            "-".into(),
+            c.description.clone(),
+        ]);
+    }
+    let cat = Catalog::build(plugins, &Options::new());
+    for (i, c) in plugins.extractors.iter().enumerate() {
+        let l = lib_of(c.library);
+        let n = cat
+            .extractors
+            .iter()
+            .find(|e| e.component == i)
+            .map(|e| e.info.features.len().to_string())
+            .unwrap_or_else(|| "error".into());
+        rows.push([
+            l.path
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            c.name.clone(),
+            "extractor".into(),
+            c.version.clone(),
+            l.api_version.clone(),
+            n,
+            c.description.clone(),
+        ]);
+    }
+    for c in &plugins.writers {
+        let l = lib_of(c.library);
+        let formats: Vec<String> = c
+            .factory
+            .formats()
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect();
+        rows.push([
+            l.path
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            c.name.clone(),
+            "writer".into(),
+            c.version.clone(),
+            l.api_version.clone(),
+            "-".into(),
+            format!("formats: {}", formats.join(", ")),
+        ]);
+    }
+    let header = [
+        "LIBRARY",
+        "COMPONENT",
+        "KIND",
+        "VERSION",
+        "API",
+        "FEATURES",
+        "DESCRIPTION",
+    ];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{:<w$}  ", c, w = widths[i]));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(header.to_vec());
+    for r in &rows {
+        line(r.iter().map(|s| s.as_str()).collect());
+    }
+    if rows.is_empty() {
+        eprintln!("jj: no plugins loaded; pass --plugin-dir DIR or set JJ_PLUGIN_PATH");
+    }
+    0
+}
+
+fn cmd_profiles(cli: &Cli, plugins: &Plugins, action: &ProfilesAction) -> i32 {
+    let cat = catalog(cli, plugins, &Options::new());
+    match action {
+        ProfilesAction::List => {
+            for p in cat.profile_names() {
+                let listed = cat
+                    .profiles
+                    .iter()
+                    .find(|x| x.name == p)
+                    .map(|x| x.ids.len());
+                let loaded = cat.profile_members(&p).len();
+                match listed {
+                    Some(n) => println!("{p}\t{loaded} loaded of {n} listed"),
+                    None => println!("{p}\t{loaded} loaded (declared by plugins)"),
+                }
+            }
+            0
+        }
+        ProfilesAction::Show { name } => {
+            if !cat.profile_names().contains(name) {
+                eprintln!(
+                    "jj: unknown profile '{name}' (available: {})",
+                    cat.profile_names().join(", ")
+                );
+                return 2;
+            }
+            for e in &cat.extractors {
+                let ids: Vec<&str> = e
+                    .info
+                    .features
+                    .iter()
+                    .filter(|f| cat.profiles_of(f).contains(name))
+                    .map(|f| f.id.as_str())
+                    .collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                println!("{} ({})", e.info.group, ids.len());
+                for id in ids {
+                    println!("  {id}");
+                }
+            }
+            0
+        }
+        ProfilesAction::Validate => {
+            let problems = cat.validate_profiles();
+            for p in &problems {
+                println!("{p}");
+            }
+            if problems.is_empty() {
+                println!("ok: every loaded feature is in exactly one profile and every profile id is known");
+                0
+            } else {
+                println!("{} problem(s)", problems.len());
+                1
+            }
+        }
+    }
+}
+
+fn pick_format(args: &ExtractArgs) -> String {
+    if let Some(f) = &args.format {
+        return f.clone();
+    }
+    match Path::new(&args.output).extension().and_then(|e| e.to_str()) {
+        Some("jsonl" | "ndjson") => "jsonl".into(),
+        Some("json") => "jsonl".into(),
+        Some(ext) if ext != "csv" => ext.to_string(),
+        _ => "csv".into(),
+    }
+}
+
+fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
+    let started = Instant::now();
+    let options = Options::new();
+    let cat = catalog(cli, plugins, &options);
+    let selection = match cat.select(args.profile.as_deref(), &args.groups, &args.features) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jj: {e}");
+            return 2;
+        }
+    };
+    if cat.extractors.is_empty() {
+        eprintln!("jj: no extractor plugins loaded; pass --plugin-dir DIR (see `jj plugins`)");
+        return 2;
+    }
+    // Run only the extractors that contribute a selected column.
+    let mut plan = Plan {
+        extractors: Vec::new(),
+        selection: Vec::new(),
+        options: options.to_text(),
+    };
+    let mut columns = Vec::new();
+    let mut reqs = Requirements::default();
+    let mut offsets = vec![usize::MAX; cat.extractors.len()];
+    for (e, entry) in cat.extractors.iter().enumerate() {
+        if selection.columns.iter().any(|(x, _)| *x == e) {
+            offsets[e] = plan.extractors.iter().map(|p| p.n_values).sum();
+            plan.extractors.push(PlanExtractor {
+                component: entry.component,
+                name: entry.name.clone(),
+                n_values: entry.info.features.len(),
+            });
+            reqs = reqs.merge(entry.info.requirements);
+        }
+    }
+    for &(e, i) in &selection.columns {
+        let f = &cat.extractors[e].info.features[i];
+        plan.selection.push(offsets[e] + i);
+        columns.push(ColumnMeta {
+            name: f.name.clone(),
+            id: f.id.clone(),
+            group: cat.extractors[e].info.group.clone(),
+            dtype: f.dtype,
+        });
+    }
+    if reqs.needs_all_flows != 0 {
+        say(cli.quiet, "note: a loaded extractor asks for a second pass over all flows; this jj runs it per flow only");
+    }
+    if reqs.stream_bytes_per_direction != 0 {
+        say(
+            cli.quiet,
+            "note: TCP stream reassembly is not available yet; stream views are empty",
+        );
+    }
+    let schema = schema_of(columns);
+
+    // capture backend
+    let capture_idx = match &args.capture {
+        Some(name) => plugins.captures.iter().position(|c| &c.name == name),
+        None => {
+            let scores: Vec<u8> = plugins
+                .captures
+                .iter()
+                .map(|c| c.factory.probe(RStr::from_str(&args.input)))
+                .collect();
+            scores
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s > 0)
+                .max_by_key(|(i, s)| (**s, usize::MAX - i))
+                .map(|(i, _)| i)
+        }
+    };
+    let Some(capture_idx) = capture_idx else {
+        let names: Vec<&str> = plugins.captures.iter().map(|c| c.name.as_str()).collect();
+        eprintln!(
+            "jj: no capture backend can open '{}' (loaded capture plugins: {}); check the path or load a capture plugin with --plugin-dir",
+            args.input,
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        );
+        return 2;
+    };
+    let capture = match plugins.captures[capture_idx]
+        .factory
+        .open(
+            RStr::from_str(&args.input),
+            RStr::from_str(&options.to_text()),
+        )
+        .into_result()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("jj: {}: {}", args.input, e.message);
+            return 1;
+        }
+    };
+
+    // writer
+    let format = pick_format(args);
+    let writer_idx = plugins.writers.iter().position(|w| {
+        w.factory
+            .formats()
+            .iter()
+            .any(|f| f.name.as_str() == format)
+    });
+    let Some(writer_idx) = writer_idx else {
+        let mut all: Vec<String> = plugins
+            .writers
+            .iter()
+            .flat_map(|w| w.factory.formats().into_iter().map(|f| f.name.to_string()))
+            .collect();
+        all.sort();
+        all.dedup();
+        eprintln!(
+            "jj: unknown output format '{format}' (loaded writers offer: {})",
+            if all.is_empty() {
+                "none".into()
+            } else {
+                all.join(", ")
+            }
+        );
+        return 2;
+    };
+    let writer = match plugins.writers[writer_idx]
+        .factory
+        .open(
+            RStr::from_str(&format),
+            RStr::from_str(&args.output),
+            &schema,
+            RStr::from_str(&options.to_text()),
+        )
+        .into_result()
+    {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("jj: cannot open output '{}': {}", args.output, e.message);
+            return 1;
+        }
+    };
+
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    if !(args.timeout > 0.0) || args.active_timeout < 0.0 {
+        eprintln!("jj: --timeout must be > 0 and --active-timeout >= 0");
+        return 2;
+    }
+    let cfg = EngineConfig {
+        flow: FlowConfig {
+            idle_timeout_ns: (args.timeout * 1e9) as i64,
+            active_timeout_ns: (args.active_timeout * 1e9) as i64,
+            max_flows: args.max_flows,
+            max_flow_packets: args.max_flow_packets.max(1),
+            payload_bytes_per_packet: reqs.payload_bytes_per_packet,
+            payload_bytes_per_direction: reqs.payload_bytes_per_direction,
+            tcp_option_bytes: reqs.tcp_option_bytes != 0,
+            ..FlowConfig::default()
+        },
+        threads,
+    };
+    let stop = AtomicBool::new(false);
+    let report = match engine::run(plugins, &plan, capture, writer, &schema, &cfg, &stop) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("jj: {e}");
+            return 1;
+        }
+    };
+    print_report(
+        cli.quiet,
+        &args.input,
+        &report,
+        started.elapsed().as_secs_f64(),
+    );
+    let mut code = 0;
+    if let Some(e) = &report.capture_error {
+        eprintln!(
+            "jj: {}: {e} — rows for the {} frames before it were written",
+            args.input, report.frames
+        );
+        code = 1;
+    }
+    code
+}
+
+const ANOMALY_NAMES: [(u32, &str); 11] = [
+    (anomaly::TRUNCATED, "truncated"),
+    (anomaly::UNKNOWN_LINKTYPE, "unknown link type"),
+    (anomaly::NOT_IP, "not IP"),
+    (anomaly::BAD_IP_HEADER, "bad IP header"),
+    (anomaly::BAD_L4_HEADER, "bad transport header"),
+    (anomaly::FRAGMENT, "IP fragment"),
+    (anomaly::BAD_IPV6_EXT, "bad IPv6 extension chain"),
+    (anomaly::TOO_DEEP, "encapsulation too deep"),
+    (anomaly::BAD_TCP_OPTIONS, "bad TCP options"),
+    (anomaly::BAD_TUNNEL, "bad tunnel header"),
+    (anomaly::IP_LEN_MISMATCH, "IP length beyond frame"),
+];
+
+fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
+    for f in &r.extractor_failures {
+        if f.failures > 0 {
+            eprintln!(
+                "jj: extractor '{}' failed on {} flow(s) ({} panics); its columns are empty for those rows. First: {}",
+                f.name,
+                f.failures,
+                f.panics,
+                f.first_message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if r.type_mismatches > 0 {
+        eprintln!(
+            "jj: {} value(s) did not match their column type and were written as null",
+            r.type_mismatches
+        );
+    }
+    if quiet {
+        return;
+    }
+    let mb = r.bytes as f64 / 1e6;
+    eprintln!(
+        "jj: {input}: {} frames ({:.1} MB), {} IP packets, {} flows, {} rows in {:.2} s ({:.1} MB/s)",
+        r.frames,
+        mb,
+        r.ip_packets,
+        r.flows.flows_emitted,
+        r.rows,
+        secs,
+        if secs > 0.0 { mb / secs } else { 0.0 }
+    );
+    let mut notes = Vec::new();
+    if r.not_ip > 0 {
+        notes.push(format!("{} frames without IP (not flows)", r.not_ip));
+    }
+    for (bit, name) in ANOMALY_NAMES {
+        let n = r.anomalies[bit.trailing_zeros() as usize];
+        if n > 0 && bit != anomaly::NOT_IP {
+            notes.push(format!("{n} {name}"));
+        }
+    }
+    if r.flows.evicted > 0 {
+        notes.push(format!("{} flows evicted (--max-flows)", r.flows.evicted));
+    }
+    if r.flows.packet_limit_splits > 0 {
+        notes.push(format!(
+            "{} flows split at --max-flow-packets",
+            r.flows.packet_limit_splits
+        ));
+    }
+    if r.flows.late_after_close > 0 {
+        notes.push(format!(
+            "{} late packets of closed TCP connections",
+            r.flows.late_after_close
+        ));
+    }
+    if r.capture.header_anomalies > 0 {
+        notes.push(format!(
+            "{} capture records with inconsistent lengths",
+            r.capture.header_anomalies
+        ));
+    }
+    if !notes.is_empty() {
+        eprintln!("jj: counted: {}", notes.join(", "));
+    }
+}

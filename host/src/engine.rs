@@ -1,0 +1,562 @@
+//! The pipeline: capture → decode → flow table → extractors → writer.
+//!
+//! `threads == 1` runs everything inline on the calling thread. With more threads the
+//! calling thread reads and decodes, `threads` workers each own a fixed set of logical
+//! flow-table shards and run the extractors, and a writer thread merges their rows.
+//! Rows are ordered by (event packet index, first packet index) within fixed windows of
+//! `WINDOW_PACKETS` input packets, so the output is byte-identical for every thread count.
+use crate::{
+    cplugin::CExtractorInstance,
+    flowtable::{
+        Flow, FlowConfig, FlowCounters, FlowKey, FlowTable, OrderKey, LOGICAL_SHARDS,
+        WINDOW_PACKETS,
+    },
+    loader::{ExtractorFactoryHandle, Plugins},
+    rows::BatchBuilder,
+};
+use jj_decode::{decode, Decoded};
+use jj_plugin_api::{
+    abi_stable::std_types::{RSliceMut, RStr},
+    ffi::{FfiCaptureSourceBox, FfiExtractorBox, FfiWriterBox},
+    BatchStatus, CaptureStats, ErrorKind, FrameBatch, Value, WriteSummary,
+};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    mpsc::{sync_channel, Receiver, SyncSender},
+};
+
+/// Rows handed to the writer per batch.
+const ROWS_PER_BATCH: usize = 1024;
+
+/// One extractor as the engine runs it.
+pub struct PlanExtractor {
+    pub component: usize,
+    pub name: String,
+    pub n_values: usize,
+}
+
+/// What to run and which values to keep.
+pub struct Plan {
+    pub extractors: Vec<PlanExtractor>,
+    /// Indices into the full row (all extractors' values concatenated) of the output columns.
+    pub selection: Vec<usize>,
+    /// The options text handed to `create`.
+    pub options: String,
+}
+
+impl Plan {
+    fn total_values(&self) -> usize {
+        self.extractors.iter().map(|e| e.n_values).sum()
+    }
+}
+
+enum Instance {
+    Rust(FfiExtractorBox),
+    C(CExtractorInstance),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ExtractorFailures {
+    pub name: String,
+    pub failures: u64,
+    pub panics: u64,
+    pub first_message: Option<String>,
+}
+
+/// Runs the extractors on finished flows and keeps the selected values.
+struct Extraction<'p> {
+    plan: &'p Plan,
+    instances: Vec<Instance>,
+    ranges: Vec<(usize, usize)>,
+    scratch: Vec<Value>,
+    failures: Vec<ExtractorFailures>,
+    out: Vec<(OrderKey, Vec<Value>)>,
+}
+
+impl<'p> Extraction<'p> {
+    fn new(plugins: &Plugins, plan: &'p Plan) -> Result<Extraction<'p>, String> {
+        let mut instances = Vec::new();
+        let mut ranges = Vec::new();
+        let mut off = 0;
+        for e in &plan.extractors {
+            let comp = &plugins.extractors[e.component];
+            let inst = match &comp.factory {
+                ExtractorFactoryHandle::Rust(f) => Instance::Rust(
+                    f.create(RStr::from_str(&plan.options))
+                        .into_result()
+                        .map_err(|err| {
+                            format!("extractor '{}' failed to start: {}", e.name, err.message)
+                        })?,
+                ),
+                ExtractorFactoryHandle::C(lib) => Instance::C(
+                    lib.create(&plan.options)
+                        .map_err(|err| format!("extractor '{}' failed to start: {err}", e.name))?,
+                ),
+            };
+            instances.push(inst);
+            ranges.push((off, off + e.n_values));
+            off += e.n_values;
+        }
+        Ok(Extraction {
+            plan,
+            instances,
+            ranges,
+            scratch: vec![Value::Null; plan.total_values()],
+            failures: plan
+                .extractors
+                .iter()
+                .map(|e| ExtractorFailures {
+                    name: e.name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            out: Vec::new(),
+        })
+    }
+
+    fn take_rows(&mut self) -> Vec<(OrderKey, Vec<Value>)> {
+        let mut rows = std::mem::take(&mut self.out);
+        rows.sort_unstable_by_key(|r| r.0);
+        rows
+    }
+}
+
+impl crate::flowtable::FlowSink for Extraction<'_> {
+    fn finished(&mut self, flow: &Flow, order: OrderKey, end_reason: u8) {
+        let view = flow.view(end_reason);
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            let (a, b) = self.ranges[i];
+            let slots = &mut self.scratch[a..b];
+            let res: Result<(), (bool, String)> = match inst {
+                Instance::Rust(x) => x
+                    .extract(&view, RSliceMut::from_mut_slice(slots))
+                    .into_result()
+                    .map_err(|e| (e.kind == ErrorKind::Panic, e.message.to_string())),
+                Instance::C(x) => x.extract(&view, slots).map_err(|e| (false, e)),
+            };
+            if let Err((panic, msg)) = res {
+                for v in slots.iter_mut() {
+                    v.set_null();
+                }
+                let f = &mut self.failures[i];
+                f.failures += 1;
+                f.panics += panic as u64;
+                if f.first_message.is_none() {
+                    f.first_message = Some(msg);
+                }
+            }
+        }
+        let row: Vec<Value> = self
+            .plan
+            .selection
+            .iter()
+            .map(|&j| self.scratch[j].clone())
+            .collect();
+        self.out.push((order, row));
+    }
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub flow: FlowConfig,
+    pub threads: usize,
+}
+
+/// Everything a run counted. Every packet that does not reach a flow is counted here.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    pub frames: u64,
+    pub bytes: u64,
+    pub ip_packets: u64,
+    /// Frames with no IP layer (ARP, LLDP, unknown link types, ...), not turned into flows.
+    pub not_ip: u64,
+    /// Per anomaly bit: number of frames showing it.
+    pub anomalies: [u64; 32],
+    pub flows: FlowCounters,
+    pub extractor_failures: Vec<ExtractorFailures>,
+    pub rows: u64,
+    pub type_mismatches: u64,
+    pub write: WriteSummary,
+    pub capture: CaptureStats,
+    /// The capture stopped with this error (rows from the frames before it were written).
+    pub capture_error: Option<String>,
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    fn count_decoded(&mut self, d: &Decoded) {
+        if d.ip_version == 0 {
+            self.not_ip += 1;
+        } else {
+            self.ip_packets += 1;
+        }
+        let mut a = d.anomalies;
+        while a != 0 {
+            let bit = a.trailing_zeros() as usize;
+            self.anomalies[bit] += 1;
+            a &= a - 1;
+        }
+    }
+
+    fn merge_failures(&mut self, f: &[ExtractorFailures]) {
+        if self.extractor_failures.is_empty() {
+            self.extractor_failures = f.to_vec();
+            return;
+        }
+        for (mine, theirs) in self.extractor_failures.iter_mut().zip(f) {
+            mine.failures += theirs.failures;
+            mine.panics += theirs.panics;
+            if mine.first_message.is_none() {
+                mine.first_message = theirs.first_message.clone();
+            }
+        }
+    }
+
+    fn merge_flows(&mut self, c: &FlowCounters) {
+        let f = &mut self.flows;
+        f.flows_created += c.flows_created;
+        f.flows_emitted += c.flows_emitted;
+        f.evicted += c.evicted;
+        f.idle_expired += c.idle_expired;
+        f.active_expired += c.active_expired;
+        f.tcp_closed += c.tcp_closed;
+        f.packet_limit_splits += c.packet_limit_splits;
+        f.late_after_close += c.late_after_close;
+        f.peak_flows += c.peak_flows;
+    }
+}
+
+/// Writes rows in order, in batches.
+struct Output {
+    writer: FfiWriterBox,
+    builder: BatchBuilder,
+    rows: u64,
+    error: Option<String>,
+}
+
+impl Output {
+    fn push(&mut self, rows: Vec<(OrderKey, Vec<Value>)>) {
+        for (_, row) in rows {
+            self.builder.push_row(&row);
+            self.rows += 1;
+            if self.builder.len() >= ROWS_PER_BATCH {
+                self.flush();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.builder.is_empty() {
+            return;
+        }
+        let writer = &mut self.writer;
+        let res = self
+            .builder
+            .with_batch(|b| writer.write_batch(b).into_result());
+        if let Err(e) = res {
+            if self.error.is_none() {
+                self.error = Some(e.message.to_string());
+            }
+        }
+    }
+
+    fn finish(mut self, report: &mut RunReport) -> Result<(), String> {
+        self.flush();
+        report.rows = self.rows;
+        report.type_mismatches = self.builder.mismatches.0;
+        if let Some(e) = self.error.take() {
+            self.writer.abort();
+            return Err(format!("output failed: {e}"));
+        }
+        match self.writer.finish().into_result() {
+            Ok(s) => {
+                report.write = s;
+                Ok(())
+            }
+            Err(e) => {
+                self.writer.abort();
+                Err(format!("output failed: {}", e.message))
+            }
+        }
+    }
+}
+
+/// The capture side: pulls batches, decodes, hands packets on.
+struct Reader {
+    capture: FfiCaptureSourceBox,
+    batch: FrameBatch,
+    decoded: Decoded,
+    index: u64,
+    clock: i64,
+}
+
+impl Reader {
+    fn new(capture: FfiCaptureSourceBox) -> Reader {
+        Reader {
+            capture,
+            batch: FrameBatch::with_limits(WINDOW_PACKETS as u32, 8 << 20),
+            decoded: Decoded::default(),
+            index: 0,
+            clock: i64::MIN,
+        }
+    }
+
+    /// Runs the capture to its end, calling `packet` for every IP packet and `window` at
+    /// every window boundary (global index multiple of `WINDOW_PACKETS`).
+    fn run(
+        &mut self,
+        report: &mut RunReport,
+        stop: &AtomicBool,
+        mut packet: impl FnMut(u64, i64, u32, &Decoded, &[u8]),
+        mut window: impl FnMut(u64, i64),
+    ) {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                report.interrupted = true;
+                break;
+            }
+            self.batch.clear();
+            let status = self.capture.next_batch(&mut self.batch).into_result();
+            let frames = std::mem::take(&mut self.batch.frames);
+            for fh in frames.iter() {
+                let bytes = self.batch.bytes_of(fh);
+                report.frames += 1;
+                report.bytes += fh.caplen as u64;
+                decode(fh.linktype, bytes, fh.wire_len, &mut self.decoded);
+                report.count_decoded(&self.decoded);
+                self.clock = self.clock.max(fh.ts_ns);
+                let idx = self.index;
+                self.index += 1;
+                if self.decoded.ip_version != 0 {
+                    packet(idx, fh.ts_ns, fh.wire_len, &self.decoded, bytes);
+                }
+                if self.index % WINDOW_PACKETS == 0 {
+                    window(self.index, self.clock);
+                }
+            }
+            self.batch.frames = frames;
+            match status {
+                Ok(BatchStatus::Frames) | Ok(BatchStatus::Idle) => {}
+                Ok(BatchStatus::End) => break,
+                Err(e) => {
+                    report.capture_error = Some(e.message.to_string());
+                    break;
+                }
+            }
+        }
+        report.capture = self.capture.stats();
+    }
+}
+
+/// Runs one extraction end to end. Returns the report; `Err` only when nothing sensible
+/// could be produced (an extractor failed to start, the output failed).
+pub fn run(
+    plugins: &Plugins,
+    plan: &Plan,
+    capture: FfiCaptureSourceBox,
+    mut writer: FfiWriterBox,
+    schema: &jj_plugin_api::Schema,
+    cfg: &EngineConfig,
+    stop: &AtomicBool,
+) -> Result<RunReport, String> {
+    let threads = cfg.threads.clamp(1, LOGICAL_SHARDS);
+    // Create every instance up front, so a failing extractor stops the run before output.
+    let mut extractions = Vec::new();
+    for _ in 0..threads {
+        match Extraction::new(plugins, plan) {
+            Ok(e) => extractions.push(e),
+            Err(e) => {
+                writer.abort();
+                return Err(e);
+            }
+        }
+    }
+    let output = Output {
+        writer,
+        builder: BatchBuilder::new(schema),
+        rows: 0,
+        error: None,
+    };
+    let mut report = RunReport::default();
+    let mut reader = Reader::new(capture);
+    if threads == 1 {
+        run_inline(
+            &mut reader,
+            extractions.pop().expect("one"),
+            output,
+            cfg,
+            &mut report,
+            stop,
+        )?;
+    } else {
+        run_parallel(&mut reader, extractions, output, cfg, &mut report, stop)?;
+    }
+    Ok(report)
+}
+
+fn run_inline(
+    reader: &mut Reader,
+    mut ex: Extraction<'_>,
+    mut output: Output,
+    cfg: &EngineConfig,
+    report: &mut RunReport,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    let table = std::cell::RefCell::new(FlowTable::new(cfg.flow.clone()));
+    let ex_cell = std::cell::RefCell::new(&mut ex);
+    let out_cell = std::cell::RefCell::new(&mut output);
+    reader.run(
+        report,
+        stop,
+        |idx, ts, wire, d, frame| {
+            let mut ex = ex_cell.borrow_mut();
+            table.borrow_mut().add(idx, ts, wire, d, frame, &mut **ex);
+        },
+        |idx, clock| {
+            let mut ex = ex_cell.borrow_mut();
+            table.borrow_mut().sweep(idx, clock, &mut **ex);
+            let rows = ex.take_rows();
+            out_cell.borrow_mut().push(rows);
+        },
+    );
+    let mut table = table.into_inner();
+    table.flush(&mut ex);
+    let rows = ex.take_rows();
+    output.push(rows);
+    report.merge_flows(&table.counters);
+    report.merge_failures(&ex.failures);
+    output.finish(report)
+}
+
+/// A window of packets for one worker.
+struct WindowMsg {
+    packets: Vec<(u64, i64, u32, Decoded, u32, u32)>,
+    arena: Vec<u8>,
+    end_index: u64,
+    clock: i64,
+    eof: bool,
+}
+
+impl WindowMsg {
+    fn new() -> WindowMsg {
+        WindowMsg {
+            packets: Vec::new(),
+            arena: Vec::new(),
+            end_index: 0,
+            clock: 0,
+            eof: false,
+        }
+    }
+}
+
+fn run_parallel(
+    reader: &mut Reader,
+    extractions: Vec<Extraction<'_>>,
+    mut output: Output,
+    cfg: &EngineConfig,
+    report: &mut RunReport,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    let n = extractions.len();
+    let keep_bytes = cfg.flow.payload_bytes_per_packet > 0 || cfg.flow.tcp_option_bytes;
+    std::thread::scope(|scope| {
+        let mut to_workers: Vec<SyncSender<WindowMsg>> = Vec::new();
+        let mut from_workers: Vec<Receiver<Vec<(OrderKey, Vec<Value>)>>> = Vec::new();
+        let mut handles = Vec::new();
+        for mut ex in extractions {
+            let (tx, rx) = sync_channel::<WindowMsg>(4);
+            let (rtx, rrx) = sync_channel::<Vec<(OrderKey, Vec<Value>)>>(8);
+            to_workers.push(tx);
+            from_workers.push(rrx);
+            let flow_cfg = cfg.flow.clone();
+            handles.push(scope.spawn(move || {
+                let mut table = FlowTable::new(flow_cfg);
+                for msg in rx {
+                    for &(idx, ts, wire, ref d, off, len) in &msg.packets {
+                        let frame = msg
+                            .arena
+                            .get(off as usize..(off + len) as usize)
+                            .unwrap_or(&[]);
+                        table.add(idx, ts, wire, d, frame, &mut ex);
+                    }
+                    if msg.eof {
+                        table.flush(&mut ex);
+                    } else {
+                        table.sweep(msg.end_index, msg.clock, &mut ex);
+                    }
+                    if rtx.send(ex.take_rows()).is_err() {
+                        break;
+                    }
+                }
+                (table.counters, ex.failures)
+            }));
+        }
+        // The writer thread merges the workers' windows in order.
+        let writer = scope.spawn(move || {
+            loop {
+                let mut merged: Vec<(OrderKey, Vec<Value>)> = Vec::new();
+                let mut closed = 0;
+                for rx in &from_workers {
+                    match rx.recv() {
+                        Ok(rows) => merged.extend(rows),
+                        Err(_) => closed += 1,
+                    }
+                }
+                if closed == from_workers.len() {
+                    break;
+                }
+                merged.sort_unstable_by_key(|r| r.0);
+                output.push(merged);
+            }
+            output
+        });
+
+        let mut pending: Vec<WindowMsg> = (0..n).map(|_| WindowMsg::new()).collect();
+        let send_all = |pending: &mut Vec<WindowMsg>, end_index: u64, clock: i64, eof: bool| {
+            for (w, tx) in to_workers.iter().enumerate() {
+                let mut msg = std::mem::replace(&mut pending[w], WindowMsg::new());
+                msg.end_index = end_index;
+                msg.clock = clock;
+                msg.eof = eof;
+                let _ = tx.send(msg);
+            }
+        };
+        let pending_cell = std::cell::RefCell::new(&mut pending);
+        reader.run(
+            report,
+            stop,
+            |idx, ts, wire, d, frame| {
+                let key = FlowKey::of(d);
+                let w = key.logical_shard() % n;
+                let mut p = pending_cell.borrow_mut();
+                let msg = &mut p[w];
+                let (off, len) = if keep_bytes {
+                    let off = msg.arena.len() as u32;
+                    msg.arena.extend_from_slice(frame);
+                    (off, frame.len() as u32)
+                } else {
+                    (0, 0)
+                };
+                msg.packets.push((idx, ts, wire, *d, off, len));
+            },
+            |end_index, clock| {
+                let mut p = pending_cell.borrow_mut();
+                send_all(&mut p, end_index, clock, false);
+            },
+        );
+        send_all(&mut pending, u64::MAX, i64::MAX, true);
+        drop(to_workers);
+        for h in handles {
+            let (counters, failures) = h
+                .join()
+                .map_err(|_| "a worker thread panicked".to_string())?;
+            report.merge_flows(&counters);
+            report.merge_failures(&failures);
+        }
+        let output = writer
+            .join()
+            .map_err(|_| "the writer thread panicked".to_string())?;
+        output.finish(report)
+    })
+}

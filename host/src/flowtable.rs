@@ -1,0 +1,714 @@
+//! The flow table: bidirectional flows keyed by the 5-tuple, oriented by their first
+//! packet, with TCP lifecycle, idle/active timeouts, per-flow bounds and eviction.
+//!
+//! Determinism: the table is split into `LOGICAL_SHARDS` logical shards by key hash,
+//! independent of the thread count; capacity and eviction are per logical shard, and
+//! expiry sweeps happen at fixed global packet indices with the global packet clock.
+//! So the set of flows, their packets and their order keys are the same for any
+//! number of worker threads.
+use jj_decode::{Decoded, Layer};
+use jj_plugin_api::{
+    flow_end, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD,
+};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// Number of logical shards; workers own `shard % threads == worker`.
+pub const LOGICAL_SHARDS: usize = 16;
+/// Expiry sweeps run after every window of this many packets (global index).
+pub const WINDOW_PACKETS: u64 = 4096;
+
+/// A small, fast hasher for flow keys (FxHash-style multiply/rotate); keys are not
+/// attacker-chosen hash-flooding targets in a bounded table with eviction.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        // final avalanche so low bits are usable for shard selection
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51afd7ed558ccd);
+        h ^= h >> 33;
+        h
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517cc1b727220a95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64)
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(v as u64)
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64)
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64)
+    }
+}
+
+pub type KeyBuild = BuildHasherDefault<KeyHasher>;
+
+/// Canonical (direction-free) flow key: endpoint `a` <= endpoint `b`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct FlowKey {
+    pub a_ip: [u8; 16],
+    pub b_ip: [u8; 16],
+    pub a_port: u16,
+    pub b_port: u16,
+    pub proto: u8,
+    pub version: u8,
+}
+
+impl FlowKey {
+    pub fn of(d: &Decoded) -> FlowKey {
+        let s = (d.src_ip, d.src_port);
+        let t = (d.dst_ip, d.dst_port);
+        let (a, b) = if s <= t { (s, t) } else { (t, s) };
+        FlowKey {
+            a_ip: a.0,
+            b_ip: b.0,
+            a_port: a.1,
+            b_port: b.1,
+            proto: d.protocol,
+            version: d.ip_version,
+        }
+    }
+
+    pub fn hash64(&self) -> u64 {
+        let mut h = KeyHasher::default();
+        self.hash(&mut h);
+        h.finish()
+    }
+
+    pub fn logical_shard(&self) -> usize {
+        (self.hash64() % LOGICAL_SHARDS as u64) as usize
+    }
+}
+
+/// Output order of a finished flow: (event packet index, first packet index).
+pub type OrderKey = (u64, u64);
+
+/// Engine settings that shape flows.
+#[derive(Clone, Debug)]
+pub struct FlowConfig {
+    pub idle_timeout_ns: i64,
+    /// 0 = no active timeout.
+    pub active_timeout_ns: i64,
+    /// How long a closed TCP connection stays to absorb late packets (final ACK,
+    /// retransmitted FIN) before it is emitted.
+    pub close_linger_ns: i64,
+    /// 0 = unlimited.
+    pub max_flows: usize,
+    pub max_flow_packets: usize,
+    pub payload_bytes_per_packet: u32,
+    pub payload_bytes_per_direction: u32,
+    pub tcp_option_bytes: bool,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            idle_timeout_ns: 60_000_000_000,
+            active_timeout_ns: 0,
+            close_linger_ns: 2_000_000_000,
+            max_flows: 0,
+            max_flow_packets: 65_536,
+            payload_bytes_per_packet: 0,
+            payload_bytes_per_direction: 0,
+            tcp_option_bytes: false,
+        }
+    }
+}
+
+/// Counters kept by the table (summed over workers at the end of a run).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowCounters {
+    pub flows_created: u64,
+    pub flows_emitted: u64,
+    pub evicted: u64,
+    pub idle_expired: u64,
+    pub active_expired: u64,
+    pub tcp_closed: u64,
+    pub packet_limit_splits: u64,
+    /// Packets of an already-closed and emitted TCP connection (counted, not turned into flows).
+    pub late_after_close: u64,
+    pub peak_flows: u64,
+}
+
+const NIL: u32 = u32::MAX;
+const LIST_OPEN: u8 = 0;
+const LIST_CLOSED: u8 = 1;
+
+/// One flow in the table.
+pub struct Flow {
+    pub key: FlowKey,
+    pub init_ip: [u8; 16],
+    pub init_port: u16,
+    pub resp_ip: [u8; 16],
+    pub resp_port: u16,
+    pub first_index: u64,
+    pub first_ts: i64,
+    pub last_ts: i64,
+    pub packets: Vec<PacketRecord>,
+    pub payload: Vec<u8>,
+    pub hdr_bytes: Vec<u8>,
+    pub stored_dir: [u32; 2],
+    pub link: LinkInfo,
+    pub anomalies: u32,
+    fin_seen: [bool; 2],
+    closed: bool,
+    shard: u8,
+    list: u8,
+    prev: u32,
+    next: u32,
+}
+
+impl Flow {
+    /// The borrowed view handed to extractors.
+    pub fn view(&self, end_reason: u8) -> FlowView<'_> {
+        FlowView {
+            src_ip: self.init_ip,
+            dst_ip: self.resp_ip,
+            src_port: self.init_port,
+            dst_port: self.resp_port,
+            ip_version: self.key.version,
+            protocol: self.key.proto,
+            end_reason,
+            _reserved: 0,
+            first_packet_index: self.first_index,
+            anomalies: self.anomalies,
+            _reserved2: 0,
+            link: self.link,
+            packets: self.packets.as_slice().into(),
+            payload: self.payload.as_slice().into(),
+            hdr_bytes: self.hdr_bytes.as_slice().into(),
+            streams: [StreamView::default(), StreamView::default()],
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+const EMPTY_LIST: List = List {
+    head: NIL,
+    tail: NIL,
+};
+
+/// Receives finished flows. The flow is only borrowed for the call.
+pub trait FlowSink {
+    fn finished(&mut self, flow: &Flow, order: OrderKey, end_reason: u8);
+}
+
+impl<F: FnMut(&Flow, OrderKey, u8)> FlowSink for F {
+    fn finished(&mut self, flow: &Flow, order: OrderKey, end_reason: u8) {
+        self(flow, order, end_reason)
+    }
+}
+
+pub struct FlowTable {
+    cfg: FlowConfig,
+    map: HashMap<FlowKey, u32, KeyBuild>,
+    slots: Vec<Flow>,
+    free: Vec<u32>,
+    lists: Vec<[List; 2]>,
+    counts: Vec<usize>,
+    shard_capacity: usize,
+    tombstones: HashMap<FlowKey, i64, KeyBuild>,
+    tomb_queue: VecDeque<(FlowKey, i64)>,
+    live: usize,
+    pub counters: FlowCounters,
+}
+
+fn link_info(d: &Decoded) -> LinkInfo {
+    let mut layers = [0u8; 12];
+    let n = (d.n_layers as usize).min(12);
+    for (dst, l) in layers.iter_mut().zip(d.layers.iter()).take(n) {
+        *dst = *l as u8;
+    }
+    LinkInfo {
+        src_mac: d.src_mac,
+        dst_mac: d.dst_mac,
+        eth_type: d.eth_type,
+        vlan_id: d.vlan_id,
+        has_eth: d.has_eth as u8,
+        tunnel_depth: d.tunnel_depth,
+        n_layers: n as u8,
+        layers,
+        ipv6_ext_mask: d.ipv6_ext_mask,
+        _reserved: [0; 4],
+    }
+}
+
+const _: () = assert!(Layer::Other as u8 == 18);
+
+impl FlowTable {
+    pub fn new(cfg: FlowConfig) -> FlowTable {
+        let shard_capacity = if cfg.max_flows == 0 {
+            usize::MAX
+        } else {
+            cfg.max_flows.div_ceil(LOGICAL_SHARDS).max(1)
+        };
+        FlowTable {
+            cfg,
+            map: HashMap::with_capacity_and_hasher(1024, KeyBuild::default()),
+            slots: Vec::new(),
+            free: Vec::new(),
+            lists: vec![[EMPTY_LIST; 2]; LOGICAL_SHARDS],
+            counts: vec![0; LOGICAL_SHARDS],
+            shard_capacity,
+            tombstones: HashMap::with_hasher(KeyBuild::default()),
+            tomb_queue: VecDeque::new(),
+            live: 0,
+            counters: FlowCounters::default(),
+        }
+    }
+
+    pub fn live_flows(&self) -> usize {
+        self.live
+    }
+
+    // ---- intrusive LRU lists ----
+
+    fn unlink(&mut self, slot: u32) {
+        let (shard, list, prev, next) = {
+            let f = &self.slots[slot as usize];
+            (f.shard as usize, f.list as usize, f.prev, f.next)
+        };
+        if prev == NIL {
+            self.lists[shard][list].head = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.lists[shard][list].tail = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+    }
+
+    fn push_back(&mut self, slot: u32, list: u8) {
+        let shard = self.slots[slot as usize].shard as usize;
+        let tail = self.lists[shard][list as usize].tail;
+        {
+            let f = &mut self.slots[slot as usize];
+            f.list = list;
+            f.prev = tail;
+            f.next = NIL;
+        }
+        if tail == NIL {
+            self.lists[shard][list as usize].head = slot;
+        } else {
+            self.slots[tail as usize].next = slot;
+        }
+        self.lists[shard][list as usize].tail = slot;
+    }
+
+    // ---- flows ----
+
+    fn alloc(
+        &mut self,
+        key: FlowKey,
+        shard: usize,
+        idx: u64,
+        ts: i64,
+        d: &Decoded,
+        init: ([u8; 16], u16),
+    ) -> u32 {
+        let (resp_ip, resp_port) = if (key.a_ip, key.a_port) == init {
+            (key.b_ip, key.b_port)
+        } else {
+            (key.a_ip, key.a_port)
+        };
+        let link = link_info(d);
+        let slot = if let Some(s) = self.free.pop() {
+            let f = &mut self.slots[s as usize];
+            f.key = key;
+            f.init_ip = init.0;
+            f.init_port = init.1;
+            f.resp_ip = resp_ip;
+            f.resp_port = resp_port;
+            f.first_index = idx;
+            f.first_ts = ts;
+            f.last_ts = ts;
+            f.packets.clear();
+            f.payload.clear();
+            f.hdr_bytes.clear();
+            f.stored_dir = [0; 2];
+            f.link = link;
+            f.anomalies = 0;
+            f.fin_seen = [false; 2];
+            f.closed = false;
+            f.shard = shard as u8;
+            s
+        } else {
+            self.slots.push(Flow {
+                key,
+                init_ip: init.0,
+                init_port: init.1,
+                resp_ip,
+                resp_port,
+                first_index: idx,
+                first_ts: ts,
+                last_ts: ts,
+                packets: Vec::new(),
+                payload: Vec::new(),
+                hdr_bytes: Vec::new(),
+                stored_dir: [0; 2],
+                link,
+                anomalies: 0,
+                fin_seen: [false; 2],
+                closed: false,
+                shard: shard as u8,
+                list: LIST_OPEN,
+                prev: NIL,
+                next: NIL,
+            });
+            (self.slots.len() - 1) as u32
+        };
+        self.push_back(slot, LIST_OPEN);
+        self.map.insert(key, slot);
+        self.counts[shard] += 1;
+        self.live += 1;
+        self.counters.flows_created += 1;
+        self.counters.peak_flows = self.counters.peak_flows.max(self.live as u64);
+        slot
+    }
+
+    /// Emits the flow in `slot` and frees it.
+    fn finish(&mut self, slot: u32, event: u64, reason: u8, sink: &mut dyn FlowSink) {
+        self.unlink(slot);
+        let (key, shard, closed, last_ts) = {
+            let f = &self.slots[slot as usize];
+            (f.key, f.shard as usize, f.closed, f.last_ts)
+        };
+        self.map.remove(&key);
+        self.counts[shard] -= 1;
+        self.live -= 1;
+        {
+            let f = &self.slots[slot as usize];
+            sink.finished(f, (event, f.first_index), reason);
+        }
+        self.counters.flows_emitted += 1;
+        match reason {
+            flow_end::IDLE => self.counters.idle_expired += 1,
+            flow_end::ACTIVE => self.counters.active_expired += 1,
+            flow_end::EVICTED => self.counters.evicted += 1,
+            flow_end::TCP_CLOSE => self.counters.tcp_closed += 1,
+            flow_end::PACKET_LIMIT => self.counters.packet_limit_splits += 1,
+            _ => {}
+        }
+        if closed && key.proto == 6 && reason != flow_end::EOF {
+            // Remember the closed connection so that its stragglers don't open new flows.
+            let until = last_ts.saturating_add(self.cfg.idle_timeout_ns);
+            self.tombstones.insert(key, until);
+            self.tomb_queue.push_back((key, until));
+            let cap = if self.cfg.max_flows == 0 {
+                1 << 20
+            } else {
+                self.cfg.max_flows
+            };
+            while self.tomb_queue.len() > cap {
+                if let Some((k, _)) = self.tomb_queue.pop_front() {
+                    self.tombstones.remove(&k);
+                }
+            }
+        }
+        // Keep big buffers from pinning memory after a huge flow.
+        let f = &mut self.slots[slot as usize];
+        if f.packets.capacity() > 4096 {
+            f.packets = Vec::new();
+            f.payload = Vec::new();
+            f.hdr_bytes = Vec::new();
+        }
+        self.free.push(slot);
+    }
+
+    fn make_room(&mut self, shard: usize, event: u64, sink: &mut dyn FlowSink) {
+        while self.counts[shard] >= self.shard_capacity {
+            let victim = {
+                let l = self.lists[shard];
+                if l[LIST_CLOSED as usize].head != NIL {
+                    (l[LIST_CLOSED as usize].head, flow_end::TCP_CLOSE)
+                } else {
+                    (l[LIST_OPEN as usize].head, flow_end::EVICTED)
+                }
+            };
+            if victim.0 == NIL {
+                return;
+            }
+            self.finish(victim.0, event, victim.1, sink);
+            if victim.1 == flow_end::TCP_CLOSE {
+                // a closed connection pushed out early still counts as an eviction
+                self.counters.evicted += 1;
+            }
+        }
+    }
+
+    /// Adds one decoded packet (`idx` = its global index, frame = its captured bytes).
+    pub fn add(
+        &mut self,
+        idx: u64,
+        ts: i64,
+        wire_len: u32,
+        d: &Decoded,
+        frame: &[u8],
+        sink: &mut dyn FlowSink,
+    ) {
+        let key = FlowKey::of(d);
+        let is_tcp = d.protocol == 6;
+        let syn_only = is_tcp && d.tcp_flags & 0x12 == 0x02;
+        let mut slot = self.map.get(&key).copied();
+
+        if let Some(s) = slot {
+            let (reason, keep_orientation) = {
+                let f = &self.slots[s as usize];
+                if ts.saturating_sub(f.last_ts) > self.cfg.idle_timeout_ns {
+                    (Some(flow_end::IDLE), false)
+                } else if f.closed && syn_only {
+                    (Some(flow_end::TCP_CLOSE), false)
+                } else if self.cfg.active_timeout_ns > 0
+                    && ts.saturating_sub(f.first_ts) > self.cfg.active_timeout_ns
+                {
+                    (Some(flow_end::ACTIVE), true)
+                } else if f.packets.len() >= self.cfg.max_flow_packets {
+                    (Some(flow_end::PACKET_LIMIT), true)
+                } else {
+                    (None, false)
+                }
+            };
+            if let Some(reason) = reason {
+                let init = {
+                    let f = &self.slots[s as usize];
+                    (f.init_ip, f.init_port)
+                };
+                let shard = self.slots[s as usize].shard as usize;
+                self.finish(s, idx, reason, sink);
+                slot = None;
+                if keep_orientation {
+                    // The same connection goes on in a new row with the same initiator.
+                    self.make_room(shard, idx, sink);
+                    slot = Some(self.alloc(key, shard, idx, ts, d, init));
+                } else if reason == flow_end::TCP_CLOSE {
+                    self.tombstones.remove(&key);
+                }
+            }
+        } else if is_tcp && d.tcp_flags & 0x02 == 0 {
+            // No SYN: is this a straggler of a connection we already closed and emitted?
+            if let Some(&until) = self.tombstones.get(&key) {
+                if ts <= until {
+                    self.counters.late_after_close += 1;
+                    return;
+                }
+                self.tombstones.remove(&key);
+            }
+        } else if syn_only {
+            self.tombstones.remove(&key);
+        }
+
+        let s = match slot {
+            Some(s) => {
+                self.unlink(s);
+                let list = if self.slots[s as usize].closed {
+                    LIST_CLOSED
+                } else {
+                    LIST_OPEN
+                };
+                self.push_back(s, list);
+                s
+            }
+            None => {
+                let shard = key.logical_shard();
+                self.make_room(shard, idx, sink);
+                self.alloc(key, shard, idx, ts, d, (d.src_ip, d.src_port))
+            }
+        };
+        self.record(s, ts, wire_len, d, frame);
+    }
+
+    fn record(&mut self, s: u32, ts: i64, wire_len: u32, d: &Decoded, frame: &[u8]) {
+        let cfg_pp = self.cfg.payload_bytes_per_packet;
+        let cfg_pd = self.cfg.payload_bytes_per_direction;
+        let want_opts = self.cfg.tcp_option_bytes;
+        let f = &mut self.slots[s as usize];
+        let dir = if d.src_ip == f.init_ip && d.src_port == f.init_port {
+            DIR_FWD
+        } else {
+            DIR_BWD
+        };
+        f.last_ts = ts;
+        f.anomalies |= d.anomalies;
+
+        let mut pf = 0u8;
+        if d.tcp_sack_permitted {
+            pf |= pflags::TCP_SACK_PERM;
+        }
+        if d.tcp_has_ts {
+            pf |= pflags::TCP_HAS_TS;
+        }
+        if d.anomalies & jj_decode::anomaly::TRUNCATED != 0 {
+            pf |= pflags::TRUNCATED;
+        }
+        if d.tcp_mss != 0 {
+            pf |= pflags::TCP_HAS_MSS;
+        }
+        if d.tcp_wscale != 0xFF {
+            pf |= pflags::TCP_HAS_WSCALE;
+        }
+        if d.tcp_opt_len > 0 {
+            pf |= pflags::TCP_HAS_OPTIONS;
+        }
+
+        // payload bytes, bounded per packet and per direction
+        let payload_off = f.payload.len() as u32;
+        let mut stored = 0u32;
+        if cfg_pp > 0 && d.payload_captured > 0 {
+            let room = cfg_pd.saturating_sub(f.stored_dir[dir as usize]);
+            let n = d.payload_captured.min(cfg_pp).min(room) as usize;
+            let start = d.payload_offset as usize;
+            if let Some(bytes) = frame.get(start..start + n) {
+                f.payload.extend_from_slice(bytes);
+                stored = n as u32;
+                f.stored_dir[dir as usize] += stored;
+            }
+        }
+        let opt_off = f.hdr_bytes.len() as u32;
+        let mut opt_len = 0u8;
+        if want_opts && d.tcp_opt_len > 0 {
+            let start = d.tcp_opt_offset as usize;
+            if let Some(bytes) = frame.get(start..start + d.tcp_opt_len as usize) {
+                f.hdr_bytes.extend_from_slice(bytes);
+                opt_len = d.tcp_opt_len;
+            }
+        } else {
+            opt_len = d.tcp_opt_len;
+        }
+
+        f.packets.push(PacketRecord {
+            ts_ns: ts,
+            ip_len: d.ip_total_len,
+            payload_len: d.payload_len,
+            wire_len,
+            tcp_seq: d.tcp_seq,
+            tcp_ack: d.tcp_ack,
+            payload_off,
+            payload_stored: stored,
+            tcp_ts_val: d.tcp_ts_val,
+            tcp_ts_ecr: d.tcp_ts_ecr,
+            flow_label: d.flow_label,
+            opt_off: if want_opts { opt_off } else { 0 },
+            frag_offset: d.frag_offset,
+            icmp_id: d.icmp_id,
+            icmp_seq: d.icmp_seq,
+            tcp_flags: d.tcp_flags,
+            tcp_window: d.tcp_window,
+            ip_id: d.ip_id,
+            tcp_mss: d.tcp_mss,
+            tcp_urgent: d.tcp_urgent,
+            dir,
+            ttl: d.ttl,
+            tos: d.tos,
+            ip_flags: d.ip_flags,
+            tcp_wscale: if d.tcp_wscale == 0xFF {
+                0
+            } else {
+                d.tcp_wscale
+            },
+            icmp_type: d.icmp_type,
+            icmp_code: d.icmp_code,
+            pflags: pf,
+            tcp_opt_len: opt_len,
+            tcp_sack_blocks: d.tcp_sack_blocks,
+            ip_opt_len: if d.ip_version == 6 {
+                d.ipv6_ext_count
+            } else {
+                d.ip_opt_len
+            },
+            _reserved: 0,
+        });
+
+        if d.protocol == 6 && !f.closed {
+            if d.tcp_flags & 0x04 != 0 {
+                f.closed = true;
+            } else if d.tcp_flags & 0x01 != 0 {
+                f.fin_seen[dir as usize] = true;
+                if f.fin_seen[0] && f.fin_seen[1] {
+                    f.closed = true;
+                }
+            }
+            if f.closed {
+                self.unlink(s);
+                self.push_back(s, LIST_CLOSED);
+            }
+        }
+    }
+
+    /// Expires flows idle for longer than the timeout and closed connections past their
+    /// linger, as of packet time `clock`; `event` is the global index of the sweep.
+    pub fn sweep(&mut self, event: u64, clock: i64, sink: &mut dyn FlowSink) {
+        for shard in 0..LOGICAL_SHARDS {
+            loop {
+                let h = self.lists[shard][LIST_CLOSED as usize].head;
+                if h == NIL
+                    || clock.saturating_sub(self.slots[h as usize].last_ts)
+                        <= self.cfg.close_linger_ns
+                {
+                    break;
+                }
+                self.finish(h, event, flow_end::TCP_CLOSE, sink);
+            }
+            loop {
+                let h = self.lists[shard][LIST_OPEN as usize].head;
+                if h == NIL
+                    || clock.saturating_sub(self.slots[h as usize].last_ts)
+                        <= self.cfg.idle_timeout_ns
+                {
+                    break;
+                }
+                self.finish(h, event, flow_end::IDLE, sink);
+            }
+        }
+        while let Some(&(k, until)) = self.tomb_queue.front() {
+            if until >= clock {
+                break;
+            }
+            self.tomb_queue.pop_front();
+            if self.tombstones.get(&k) == Some(&until) {
+                self.tombstones.remove(&k);
+            }
+        }
+    }
+
+    /// Emits every remaining flow (end of input).
+    pub fn flush(&mut self, sink: &mut dyn FlowSink) {
+        for shard in 0..LOGICAL_SHARDS {
+            for list in [LIST_OPEN, LIST_CLOSED] {
+                loop {
+                    let h = self.lists[shard][list as usize].head;
+                    if h == NIL {
+                        break;
+                    }
+                    let reason = if self.slots[h as usize].closed {
+                        flow_end::TCP_CLOSE
+                    } else {
+                        flow_end::EOF
+                    };
+                    self.finish(h, u64::MAX, reason, sink);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The `jj` host: plugin loading, the runtime schema, the flow engine and the CLI.
+//!
+//! `unsafe` is confined to the loader (`loader`, `cplugin`); everything else denies it.
+#![deny(unsafe_code)]
+
+pub mod catalog;
+pub mod cli;
+pub mod cplugin;
+pub mod engine;
+pub mod flowtable;
+pub mod loader;
+pub mod rows;
+pub mod schema;

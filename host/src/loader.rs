@@ -1,0 +1,303 @@
+//! Finds and loads plugin libraries. This module and `cplugin` are the only places
+//! allowed to contain `unsafe` (see docs/ARCHITECTURE.md); here it is only what loading a
+//! library through abi_stable requires.
+//!
+//! Every file that is not a compatible plugin gets exactly one short reason; the run
+//! goes on without it (or stops, with `--strict`).
+use crate::cplugin::CExtractorLib;
+use jj_plugin_api::{
+    abi_stable::library::{lib_header_from_path, LibraryError, RootModule},
+    ffi::{ComponentInfo, FfiCaptureFactoryBox, FfiExtractorFactoryBox, FfiWriterFactoryBox},
+    PluginLib_Ref,
+};
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+/// Where a directory came from: explicit directories report every file they hold;
+/// the executable's own directory only looks at shared libraries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirKind {
+    Explicit,
+    ExeDir,
+}
+
+#[derive(Clone, Debug)]
+pub struct LibraryRecord {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    /// `rust` (abi_stable) or `c` (jj_plugin.h).
+    pub abi: &'static str,
+}
+
+pub struct Component<F> {
+    pub library: usize,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub factory: F,
+}
+
+/// How an extractor is reached.
+pub enum ExtractorFactoryHandle {
+    Rust(FfiExtractorFactoryBox),
+    C(Arc<CExtractorLib>),
+}
+
+#[derive(Default)]
+pub struct Plugins {
+    pub libraries: Vec<LibraryRecord>,
+    pub captures: Vec<Component<FfiCaptureFactoryBox>>,
+    pub extractors: Vec<Component<ExtractorFactoryHandle>>,
+    pub writers: Vec<Component<FfiWriterFactoryBox>>,
+    /// Files that were not loaded, with the reason (one line each).
+    pub rejected: Vec<(PathBuf, String)>,
+}
+
+fn is_shared_library_name(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("so" | "dll" | "dylib")
+    )
+}
+
+/// The plugin directories in search order: `--plugin-dir`s, then `JJ_PLUGIN_PATH`, then the
+/// directory of the running executable.
+pub fn plugin_dirs(cli_dirs: &[PathBuf], no_default: bool) -> Vec<(PathBuf, DirKind)> {
+    let mut dirs: Vec<(PathBuf, DirKind)> = cli_dirs
+        .iter()
+        .map(|d| (d.clone(), DirKind::Explicit))
+        .collect();
+    if let Some(env) = std::env::var_os("JJ_PLUGIN_PATH") {
+        for d in std::env::split_paths(&env) {
+            if !d.as_os_str().is_empty() {
+                dirs.push((d, DirKind::Explicit));
+            }
+        }
+    }
+    if !no_default {
+        if let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf))
+        {
+            dirs.push((dir, DirKind::ExeDir));
+        }
+    }
+    dirs
+}
+
+impl Plugins {
+    /// Loads every plugin found in `dirs`. Components whose name was already loaded from an
+    /// earlier library are skipped with a reason (first one wins).
+    pub fn load(dirs: &[(PathBuf, DirKind)]) -> Plugins {
+        let mut plugins = Plugins::default();
+        let mut seen_files: HashSet<PathBuf> = HashSet::new();
+        for (dir, kind) in dirs {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    if *kind == DirKind::Explicit {
+                        plugins
+                            .rejected
+                            .push((dir.clone(), format!("cannot read plugin directory: {e}")));
+                    }
+                    continue;
+                }
+            };
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    !p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with('.'))
+                })
+                .collect();
+            files.sort();
+            for path in files {
+                if *kind == DirKind::ExeDir && !is_shared_library_name(&path) {
+                    continue;
+                }
+                let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
+                if !seen_files.insert(canon) {
+                    continue;
+                }
+                if let Err(reason) = plugins.load_file(&path) {
+                    plugins.rejected.push((path, reason));
+                }
+            }
+        }
+        plugins
+    }
+
+    fn load_file(&mut self, path: &Path) -> Result<(), String> {
+        match lib_header_from_path(path) {
+            Ok(header) => {
+                let module = header
+                    .init_root_module::<PluginLib_Ref>()
+                    .map_err(|e| describe_error(&e))?;
+                self.add_rust_library(path, module)
+            }
+            Err(LibraryError::GetSymbolError { .. }) => match CExtractorLib::load(path)? {
+                Some(lib) => self.add_c_library(path, lib),
+                None => Err(
+                    "not a jj plugin: it exports neither the jj plugin root module nor \
+                             jj_c_extractor_entry"
+                        .to_string(),
+                ),
+            },
+            Err(e) => Err(describe_error(&e)),
+        }
+    }
+
+    fn add_rust_library(&mut self, path: &Path, module: PluginLib_Ref) -> Result<(), String> {
+        let info = (module.library())();
+        let lib = self.libraries.len();
+        let record = LibraryRecord {
+            path: path.to_path_buf(),
+            name: info.name.to_string(),
+            version: info.version.to_string(),
+            api_version: info.api_version.to_string(),
+            abi: "rust",
+        };
+        let mut added = 0;
+        for d in (module.captures())() {
+            if self.name_taken(&self.captures, &d.info.name) {
+                continue;
+            }
+            self.captures.push(component(lib, &d.info, d.factory));
+            added += 1;
+        }
+        for d in (module.extractors())() {
+            if self.name_taken(&self.extractors, &d.info.name) {
+                continue;
+            }
+            self.extractors.push(component(
+                lib,
+                &d.info,
+                ExtractorFactoryHandle::Rust(d.factory),
+            ));
+            added += 1;
+        }
+        for d in (module.writers())() {
+            if self.name_taken(&self.writers, &d.info.name) {
+                continue;
+            }
+            self.writers.push(component(lib, &d.info, d.factory));
+            added += 1;
+        }
+        self.libraries.push(record);
+        if added == 0 {
+            return Err(format!(
+                "library '{}' loaded but offers no component that is not already loaded",
+                info.name
+            ));
+        }
+        Ok(())
+    }
+
+    fn add_c_library(&mut self, path: &Path, lib: CExtractorLib) -> Result<(), String> {
+        if self.extractors.iter().any(|c| c.name == lib.name()) {
+            return Err(format!(
+                "extractor '{}' is already loaded from another library",
+                lib.name()
+            ));
+        }
+        let idx = self.libraries.len();
+        self.libraries.push(LibraryRecord {
+            path: path.to_path_buf(),
+            name: lib.name().to_string(),
+            version: lib.version().to_string(),
+            api_version: format!("C ABI {}", crate::cplugin::C_ABI_VERSION),
+            abi: "c",
+        });
+        self.extractors.push(Component {
+            library: idx,
+            name: lib.name().to_string(),
+            version: lib.version().to_string(),
+            description: format!("C extractor (group {})", lib.group()),
+            factory: ExtractorFactoryHandle::C(Arc::new(lib)),
+        });
+        Ok(())
+    }
+
+    fn name_taken<F>(&self, list: &[Component<F>], name: &str) -> bool {
+        list.iter().any(|c| c.name == name)
+    }
+}
+
+fn component<F>(library: usize, info: &ComponentInfo, factory: F) -> Component<F> {
+    Component {
+        library,
+        name: info.name.to_string(),
+        version: info.version.to_string(),
+        description: info.description.to_string(),
+        factory,
+    }
+}
+
+/// One line for the user from abi_stable's (often very long) errors.
+pub fn describe_error(e: &LibraryError) -> String {
+    match e {
+        LibraryError::OpenError { err, .. } => {
+            let msg = err.to_string();
+            let msg = msg.rsplit(": ").next().unwrap_or(&msg).trim().to_string();
+            format!("not a loadable shared library ({msg})")
+        }
+        LibraryError::GetSymbolError { .. } => "not a jj plugin: no plugin entry symbol".to_string(),
+        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
+            "built against plugin-api {actual_version}, this jj uses plugin-api {expected_version} \
+             (the major version must match: rebuild the plugin against this jj's plugin-api)"
+        ),
+        LibraryError::InvalidAbiHeader(h) => format!(
+            "built with an incompatible abi_stable ABI ({h:?}); rebuild it against this jj's plugin-api"
+        ),
+        LibraryError::AbiInstability(err) => {
+            format!(
+                "its plugin-api types differ from this jj's ({}); rebuild it against this jj's plugin-api",
+                summarize_layout_error(&err.to_string())
+            )
+        }
+        LibraryError::ParseVersionError(v) => format!("unreadable plugin-api version ({v})"),
+        LibraryError::RootModule { err, .. } => format!("plugin failed to initialise: {err}"),
+        LibraryError::InvalidCAbi { .. } => "compiled with a different C ABI of Rust".to_string(),
+        LibraryError::Many(list) => list.iter().next().map(describe_error).unwrap_or_else(|| "unknown error".into()),
+    }
+}
+
+/// abi_stable's layout errors run to ~1,000 lines; keep the first mismatch: the lines that
+/// name the type and field and the expected/found values.
+pub fn summarize_layout_error(text: &str) -> String {
+    let interesting: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.starts_with("error")
+                || l.contains("expected")
+                || l.contains("found")
+                || l.contains("field")
+        })
+        .take(3)
+        .collect();
+    if interesting.is_empty() {
+        text.lines()
+            .next()
+            .unwrap_or("layout mismatch")
+            .chars()
+            .take(200)
+            .collect()
+    } else {
+        interesting.join("; ").chars().take(400).collect()
+    }
+}
+
+/// Keeps `RootModule` in scope for the `init_root_module` bound.
+#[allow(dead_code)]
+fn _assert_root_module<T: RootModule>() {}

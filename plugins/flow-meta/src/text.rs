@@ -1,0 +1,259 @@
+//! The string features: address text and the header-stack description. Everything
+//! writes into a caller-owned `fmt::Write` (the reused output slot), no allocation.
+use jj_plugin_api::FlowView;
+use std::fmt::{self, Write};
+use std::net::Ipv4Addr;
+
+/// Writes one flow address as text. IPv4: dotted quad. IPv6: the compressed form.
+///
+/// Default: Rust's `Ipv6Addr` display (RFC 5952: lowercase, longest run of two or more
+/// zero groups replaced by `::`, the first one on a tie, dotted tail only for
+/// IPv4-mapped `::ffff:a.b.c.d`). With `inet_ntop_style`, the output of glibc's
+/// `inet_ntop`, which the reference prints (spec §2.1): identical except that the
+/// deprecated IPv4-compatible form `::a.b.c.d` also gets a dotted tail.
+pub fn write_ip(
+    out: &mut impl Write,
+    version: u8,
+    addr: &[u8; 16],
+    inet_ntop_style: bool,
+) -> fmt::Result {
+    if version == 6 {
+        if inet_ntop_style {
+            write_ipv6_inet_ntop(out, addr)
+        } else {
+            write!(out, "{}", std::net::Ipv6Addr::from(*addr))
+        }
+    } else {
+        write!(out, "{}", Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]))
+    }
+}
+
+/// IPv6 text exactly as glibc `inet_ntop(AF_INET6, ...)` formats it.
+pub fn write_ipv6_inet_ntop(out: &mut impl Write, b: &[u8; 16]) -> fmt::Result {
+    let mut words = [0u16; 8];
+    for (i, w) in words.iter_mut().enumerate() {
+        *w = u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+    }
+    // Longest run of zero words; the first one wins a tie; runs of one are not compressed.
+    let (mut best_base, mut best_len) = (0usize, 0usize);
+    let (mut cur_base, mut cur_len) = (0usize, 0usize);
+    for (i, w) in words.iter().enumerate() {
+        if *w == 0 {
+            if cur_len == 0 {
+                cur_base = i;
+            }
+            cur_len += 1;
+            if cur_len > best_len {
+                best_base = cur_base;
+                best_len = cur_len;
+            }
+        } else {
+            cur_len = 0;
+        }
+    }
+    let compress = best_len >= 2;
+    let mut i = 0;
+    while i < 8 {
+        if compress && i >= best_base && i < best_base + best_len {
+            if i == best_base {
+                out.write_char(':')?;
+            }
+            i += 1;
+            continue;
+        }
+        if i != 0 {
+            out.write_char(':')?;
+        }
+        // IPv4-compatible (::a.b.c.d) or IPv4-mapped (::ffff:a.b.c.d) tail.
+        if i == 6
+            && compress
+            && best_base == 0
+            && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))
+        {
+            return write!(out, "{}", Ipv4Addr::new(b[12], b[13], b[14], b[15]));
+        }
+        write!(out, "{:x}", words[i])?;
+        i += 1;
+    }
+    if compress && best_base + best_len == 8 {
+        out.write_char(':')?;
+    }
+    Ok(())
+}
+
+/// The host decoder's `Layer` codes as carried in `LinkInfo::layers`.
+pub mod layer {
+    pub const NONE: u8 = 0;
+    pub const ETH: u8 = 1;
+    pub const VLAN: u8 = 2;
+    pub const MPLS: u8 = 3;
+    pub const SLL: u8 = 4;
+    pub const SLL2: u8 = 5;
+    pub const NULL: u8 = 6;
+    pub const PPPOE: u8 = 7;
+    pub const IP4: u8 = 8;
+    pub const IP6: u8 = 9;
+    pub const GRE: u8 = 10;
+    pub const ERSPAN: u8 = 11;
+    pub const VXLAN: u8 = 12;
+    pub const GTPU: u8 = 13;
+    pub const TCP: u8 = 14;
+    pub const UDP: u8 = 15;
+    pub const ICMP: u8 = 16;
+    pub const ICMP6: u8 = 17;
+    pub const OTHER: u8 = 18;
+}
+
+/// Name of one layer code in `hdr_desc` (`None` for `OTHER` and unknown codes, which
+/// are spelled with a number).
+fn layer_name(code: u8) -> Option<&'static str> {
+    Some(match code {
+        layer::ETH => "ETH",
+        layer::VLAN => "VLAN",
+        layer::MPLS => "MPLS",
+        layer::SLL => "SLL",
+        layer::SLL2 => "SLL2",
+        layer::NULL => "NULL",
+        layer::PPPOE => "PPPOE",
+        layer::IP4 => "IP",
+        layer::IP6 => "IP6",
+        layer::GRE => "GRE",
+        layer::ERSPAN => "ERSPAN",
+        layer::VXLAN => "VXLAN",
+        layer::GTPU => "GTPU",
+        layer::TCP => "TCP",
+        layer::UDP => "UDP",
+        layer::ICMP => "ICMP",
+        layer::ICMP6 => "ICMP6",
+        _ => return None,
+    })
+}
+
+/// Joins parts with `-` and counts them.
+struct Parts<'a, W: Write> {
+    out: &'a mut W,
+    n: i64,
+}
+
+impl<W: Write> Parts<'_, W> {
+    fn sep(&mut self) -> fmt::Result {
+        if self.n > 0 {
+            self.out.write_char('-')?;
+        }
+        self.n += 1;
+        Ok(())
+    }
+    fn push(&mut self, s: &str) -> fmt::Result {
+        self.sep()?;
+        self.out.write_str(s)
+    }
+    fn push_proto(&mut self, protocol: u8) -> fmt::Result {
+        self.sep()?;
+        write!(self.out, "PROTO{protocol}")
+    }
+    fn push_unknown(&mut self, code: u8) -> fmt::Result {
+        self.sep()?;
+        write!(self.out, "LAYER{code}")
+    }
+}
+
+/// Writes `hdr_desc` and returns `num_hdrs` (the number of `-`-separated parts).
+///
+/// * Default: the real encapsulation of the flow's first packet from
+///   `LinkInfo::layers`, outermost first (e.g. `ETH-VLAN-MPLS-IP-TCP`,
+///   `ETH-IP-GRE-IP-UDP`, `SLL2-IP6-ICMP6`); an upper-layer protocol without a name is
+///   `PROTO{n}` with the flow's protocol number.
+/// * `compat` (or when the host filled no layers): the reference's three-part form —
+///   `ETH` if the first packet came with an Ethernet header, `IP6` or `IP`, then
+///   `TCP`/`UDP`/`ICMP` (protocol 1 only) or `PROTO{n}`.
+pub fn write_hdr_desc(
+    out: &mut impl Write,
+    flow: &FlowView<'_>,
+    compat: bool,
+) -> Result<i64, fmt::Error> {
+    let mut parts = Parts { out, n: 0 };
+    let n_layers = usize::from(flow.link.n_layers).min(flow.link.layers.len());
+    if compat || n_layers == 0 {
+        if flow.link.has_eth != 0 {
+            parts.push("ETH")?;
+        }
+        parts.push(if flow.ip_version == 6 { "IP6" } else { "IP" })?;
+        match flow.protocol {
+            6 => parts.push("TCP")?,
+            17 => parts.push("UDP")?,
+            1 => parts.push("ICMP")?,
+            p => parts.push_proto(p)?,
+        }
+    } else {
+        for &code in &flow.link.layers[..n_layers] {
+            match (code, layer_name(code)) {
+                (layer::NONE, _) => {}
+                (_, Some(name)) => parts.push(name)?,
+                (layer::OTHER, None) => parts.push_proto(flow.protocol)?,
+                (_, None) => parts.push_unknown(code)?,
+            }
+        }
+    }
+    Ok(parts.n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    fn v6(s: &str, glibc: bool) -> String {
+        let a: Ipv6Addr = s.parse().unwrap();
+        let mut out = String::new();
+        write_ip(&mut out, 6, &a.octets(), glibc).unwrap();
+        out
+    }
+
+    #[test]
+    fn ipv4_dotted_quad() {
+        let mut out = String::new();
+        let mut a = [0u8; 16];
+        a[..4].copy_from_slice(&[192, 168, 1, 100]);
+        a[4] = 0xEE; // bytes past the first four are ignored for IPv4
+        write_ip(&mut out, 4, &a, false).unwrap();
+        assert_eq!(out, "192.168.1.100");
+    }
+
+    #[test]
+    fn ipv6_matches_inet_ntop() {
+        // Expected strings: Python `socket.inet_ntop(AF_INET6, inet_pton(AF_INET6, s))`
+        // on glibc 2.36. Both modes agree on all of these.
+        for (s, want) in [
+            ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+            ("fe80::8c36:6ff:fe44:acaf", "fe80::8c36:6ff:fe44:acaf"),
+            (
+                "2620:0:e00:400e:d1d:db37:beb:5aac",
+                "2620:0:e00:400e:d1d:db37:beb:5aac",
+            ),
+            ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("::", "::"),
+            ("::1", "::1"),
+            ("1::", "1::"),
+            ("0:0:1::", "0:0:1::"),
+            ("fe80::1:0:0:0", "fe80::1:0:0:0"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::ffff:0:0", "::ffff:0.0.0.0"),
+            ("::ffff:0:1.2.3.4", "::ffff:0:102:304"),
+            ("0:0:0:0:0:1:0:0", "::1:0:0"),
+            ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2:3:4:5:6"),
+        ] {
+            assert_eq!(v6(s, true), want, "inet_ntop style {s}");
+            assert_eq!(v6(s, false), want, "RFC 5952 {s}");
+        }
+    }
+
+    #[test]
+    fn ipv4_compatible_differs_between_modes() {
+        // glibc: inet_ntop gives "::1.2.3.4" / "::0.1.0.0"; RFC 5952 (Rust) uses hex.
+        assert_eq!(v6("::1.2.3.4", true), "::1.2.3.4");
+        assert_eq!(v6("::1.2.3.4", false), "::102:304");
+        assert_eq!(v6("::0.1.0.0", true), "::0.1.0.0");
+        assert_eq!(v6("::0.1.0.0", false), "::1:0");
+    }
+}
