@@ -561,20 +561,6 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     code
 }
 
-const ANOMALY_NAMES: [(u32, &str); 11] = [
-    (anomaly::TRUNCATED, "truncated"),
-    (anomaly::UNKNOWN_LINKTYPE, "unknown link type"),
-    (anomaly::NOT_IP, "not IP"),
-    (anomaly::BAD_IP_HEADER, "bad IP header"),
-    (anomaly::BAD_L4_HEADER, "bad transport header"),
-    (anomaly::FRAGMENT, "IP fragment"),
-    (anomaly::BAD_IPV6_EXT, "bad IPv6 extension chain"),
-    (anomaly::TOO_DEEP, "encapsulation too deep"),
-    (anomaly::BAD_TCP_OPTIONS, "bad TCP options"),
-    (anomaly::BAD_TUNNEL, "bad tunnel header"),
-    (anomaly::IP_LEN_MISMATCH, "IP length beyond frame"),
-];
-
 fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
     for f in &r.extractor_failures {
         if f.failures > 0 {
@@ -611,7 +597,7 @@ fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
     if r.not_ip > 0 {
         notes.push(format!("{} frames without IP (not flows)", r.not_ip));
     }
-    for (bit, name) in ANOMALY_NAMES {
+    for (bit, name) in anomaly::ALL {
         let n = r.anomalies[bit.trailing_zeros() as usize];
         if n > 0 && bit != anomaly::NOT_IP {
             notes.push(format!("{n} {name}"));

@@ -260,7 +260,7 @@ pub fn describe_error(e: &LibraryError) -> String {
         LibraryError::AbiInstability(err) => {
             format!(
                 "its plugin-api types differ from this jj's ({}); rebuild it against this jj's plugin-api",
-                summarize_layout_error(&err.to_string())
+                summarize_layout_error(&{ let t = err.to_string(); if std::env::var_os("JJ_DEBUG_LAYOUT").is_some() { eprintln!("{t}"); } t })
             )
         }
         LibraryError::ParseVersionError(v) => format!("unreadable plugin-api version ({v})"),
@@ -270,32 +270,62 @@ pub fn describe_error(e: &LibraryError) -> String {
     }
 }
 
-/// abi_stable's layout errors run to ~1,000 lines; keep the first mismatch: the lines that
-/// name the type and field and the expected/found values.
+/// abi_stable's layout errors run to ~1,000 lines; keep what matters: for each mismatch,
+/// the type, the kind of error and the expected/found values, innermost last.
 pub fn summarize_layout_error(text: &str) -> String {
-    let interesting: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            l.starts_with("error")
-                || l.contains("expected")
-                || l.contains("found")
-                || l.contains("field")
-        })
-        .take(3)
-        .collect();
-    if interesting.is_empty() {
-        text.lines()
-            .next()
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let mut current_type = "";
+    let mut found: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if l == "Layout of expected type:" {
+            if let Some(t) = lines[i + 1..].iter().find_map(|x| x.strip_prefix("type:")) {
+                current_type = t;
+            }
+        } else if let Some(kind) = l.strip_prefix("Error:") {
+            let value_after = |label: &str| {
+                lines[i + 1..]
+                    .iter()
+                    .position(|x| *x == label)
+                    .and_then(|p| lines.get(i + 1 + p + 1))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            };
+            let item = format!(
+                "{current_type}: {kind} (expected {}, found {})",
+                value_after("Expected:"),
+                value_after("Found:")
+            );
+            if !found.contains(&item) {
+                found.push(item);
+            }
+        }
+        i += 1;
+    }
+    if found.is_empty() {
+        return text
+            .lines()
+            .find(|l| !l.trim().is_empty())
             .unwrap_or("layout mismatch")
             .chars()
             .take(200)
-            .collect()
-    } else {
-        interesting.join("; ").chars().take(400).collect()
+            .collect();
     }
+    // The root cause is usually the innermost type: field-level errors first, then the
+    // smallest type whose size changed.
+    found.sort_by_key(|f| {
+        let size_err = f.contains("incompatible type size");
+        let expected: u64 = f
+            .split("(expected ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX);
+        (size_err, expected)
+    });
+    found.truncate(2);
+    found.join("; ")
 }
 
 /// Keeps `RootModule` in scope for the `init_root_module` bound.

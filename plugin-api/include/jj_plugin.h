@@ -154,6 +154,10 @@ typedef struct jj_stream {
 } jj_stream;
 
 /* One flow, oriented from its initiator (FlowView). Borrowed: valid only during extract.
+ * payload, hdr_bytes and streams hold only what the loaded extractors asked for (the
+ * maximum over all of them): a C extractor can ask for payload bytes
+ * (jj_c_extractor.payload_bytes_per_*); TCP option bytes and reassembled streams are
+ * present only if some Rust extractor requested them, and are empty otherwise.
  * Offsets are for 64-bit targets. */
 typedef struct jj_flow {
     uint8_t src_ip[16];          /*   0: initiator address (IPv4 in the first 4 bytes) */
