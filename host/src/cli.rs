@@ -56,6 +56,10 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Benchmark floor: read the capture through its capture plugin and decode every
+    /// frame's headers, with no flow tracking (used by `cargo bench -p jj`).
+    #[command(hide = true)]
+    DecodeOnly { input: String },
     /// Feature profiles.
     Profiles {
         #[command(subcommand)]
@@ -172,7 +176,77 @@ pub fn main() -> i32 {
         }
         Command::Profiles { action } => cmd_profiles(&cli, &plugins, action),
         Command::Extract(args) => cmd_extract(&cli, &plugins, args),
+        Command::DecodeOnly { input } => cmd_decode_only(&plugins, input),
     }
+}
+
+fn open_capture(plugins: &Plugins, input: &str, name: Option<&str>, options: &Options) -> Result<jj_plugin_api::ffi::FfiCaptureSourceBox, (i32, String)> {
+    let idx = match name {
+        Some(name) => plugins.captures.iter().position(|c| c.name == name),
+        None => {
+            let scores: Vec<u8> = plugins.captures.iter().map(|c| c.factory.probe(RStr::from_str(input))).collect();
+            scores.iter().enumerate().filter(|(_, s)| **s > 0).max_by_key(|(i, s)| (**s, usize::MAX - i)).map(|(i, _)| i)
+        }
+    };
+    let Some(idx) = idx else {
+        let names: Vec<&str> = plugins.captures.iter().map(|c| c.name.as_str()).collect();
+        return Err((
+            2,
+            format!(
+                "no capture backend can open '{input}' (loaded capture plugins: {}); check the path or load a capture plugin with --plugin-dir",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            ),
+        ));
+    };
+    plugins.captures[idx]
+        .factory
+        .open(RStr::from_str(input), RStr::from_str(&options.to_text()))
+        .into_result()
+        .map_err(|e| (1, format!("{input}: {}", e.message)))
+}
+
+fn cmd_decode_only(plugins: &Plugins, input: &str) -> i32 {
+    let started = Instant::now();
+    let mut capture = match open_capture(plugins, input, None, &Options::new()) {
+        Ok(c) => c,
+        Err((code, msg)) => {
+            eprintln!("jj: {msg}");
+            return code;
+        }
+    };
+    let mut batch = jj_plugin_api::FrameBatch::with_limits(4096, 8 << 20);
+    let mut d = jj_decode::Decoded::default();
+    let (mut frames, mut bytes, mut ip, mut ports) = (0u64, 0u64, 0u64, 0u64);
+    loop {
+        batch.clear();
+        let status = capture.next_batch(&mut batch).into_result();
+        for fh in batch.frames.iter() {
+            jj_decode::decode(fh.linktype, batch.bytes_of(fh), fh.wire_len, &mut d);
+            frames += 1;
+            bytes += fh.caplen as u64;
+            ip += (d.ip_version != 0) as u64;
+            ports = ports.wrapping_add(d.src_port as u64 ^ d.dst_port as u64);
+        }
+        match status {
+            Ok(jj_plugin_api::BatchStatus::End) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("jj: {input}: {}", e.message);
+                return 1;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("frames={frames} bytes={bytes} ip={ip} checksum={ports} seconds={secs:.6}");
+    0
+}
+
+/// Peak resident memory of this process in bytes (Linux), for the run report.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 fn catalog(cli: &Cli, plugins: &Plugins, options: &Options) -> Catalog {
@@ -431,43 +505,11 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     let schema = schema_of(columns);
 
     // capture backend
-    let capture_idx = match &args.capture {
-        Some(name) => plugins.captures.iter().position(|c| &c.name == name),
-        None => {
-            let scores: Vec<u8> = plugins
-                .captures
-                .iter()
-                .map(|c| c.factory.probe(RStr::from_str(&args.input)))
-                .collect();
-            scores
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| **s > 0)
-                .max_by_key(|(i, s)| (**s, usize::MAX - i))
-                .map(|(i, _)| i)
-        }
-    };
-    let Some(capture_idx) = capture_idx else {
-        let names: Vec<&str> = plugins.captures.iter().map(|c| c.name.as_str()).collect();
-        eprintln!(
-            "jj: no capture backend can open '{}' (loaded capture plugins: {}); check the path or load a capture plugin with --plugin-dir",
-            args.input,
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
-        );
-        return 2;
-    };
-    let capture = match plugins.captures[capture_idx]
-        .factory
-        .open(
-            RStr::from_str(&args.input),
-            RStr::from_str(&options.to_text()),
-        )
-        .into_result()
-    {
+    let capture = match open_capture(plugins, &args.input, args.capture.as_deref(), &options) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("jj: {}: {}", args.input, e.message);
-            return 1;
+        Err((code, msg)) => {
+            eprintln!("jj: {msg}");
+            return code;
         }
     };
 
@@ -584,14 +626,16 @@ fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
     }
     let mb = r.bytes as f64 / 1e6;
     eprintln!(
-        "jj: {input}: {} frames ({:.1} MB), {} IP packets, {} flows, {} rows in {:.2} s ({:.1} MB/s)",
+        "jj: {input}: {} frames ({:.1} MB), {} IP packets, {} flows, {} rows in {:.2} s ({:.1} MB/s, {:.0} packets/s, peak RSS {:.1} MB)",
         r.frames,
         mb,
         r.ip_packets,
         r.flows.flows_emitted,
         r.rows,
         secs,
-        if secs > 0.0 { mb / secs } else { 0.0 }
+        if secs > 0.0 { mb / secs } else { 0.0 },
+        if secs > 0.0 { r.frames as f64 / secs } else { 0.0 },
+        peak_rss_bytes().unwrap_or(0) as f64 / 1e6
     );
     let mut notes = Vec::new();
     if r.not_ip > 0 {

@@ -57,7 +57,8 @@ impl FrameBatch {
     /// Appends one frame.
     pub fn push(&mut self, ts_ns: i64, bytes: &[u8], wire_len: u32, linktype: u32, iface: u32) {
         let data_off = self.data.len() as u64;
-        self.data.extend_from_slice(bytes);
+        // `extend_from_slice` on RVec pushes byte by byte; this is one memcpy.
+        self.data.extend_from_copy_slice(bytes);
         self.frames.push(FrameHeader {
             ts_ns,
             data_off,

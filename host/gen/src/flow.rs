@@ -484,10 +484,10 @@ impl Tcp {
                 let p = *r.pick(&[80u16, 80, 80, 80, 80, 80, 80, 8080, 8080, 8000]);
                 e.net.port[S] = p;
                 App::Http {
-                    reqs_left: if r.chance(0.5) {
+                    reqs_left: if r.chance(0.6) {
                         1
                     } else {
-                        r.range(2, 6) as u32
+                        r.range(2, 4) as u32
                     },
                     respond: false,
                     conn_close: r.chance(0.3),
@@ -521,10 +521,10 @@ impl Tcp {
                     },
                     server_tls13: server.tls13,
                     stage: 0,
-                    exchanges_left: if r.chance(0.5) {
+                    exchanges_left: if r.chance(0.6) {
                         1
                     } else {
-                        r.range(2, 6) as u32
+                        r.range(2, 4) as u32
                     },
                     respond: false,
                     alert: r.chance(0.6),

@@ -246,7 +246,7 @@ pub enum Mode {
     SingleFlow { packets: u64 },
 }
 
-/// Generator settings. `Default` gives 100 mixed flows (about 10 MB) as a microsecond pcap.
+/// Generator settings. `Default` gives 100 mixed flows (roughly 5-10 MB) as a microsecond pcap.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenConfig {
     pub seed: u64,

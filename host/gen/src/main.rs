@@ -12,7 +12,7 @@ use jj_gen::{generate, parse_size, GenConfig, Mix, Mode, OutFormat};
 /// Write a deterministic, realistic synthetic capture (Ethernet pcap/pcapng).
 ///
 /// Examples:
-///   jj-gen -o sample.pcap             (100 flows, about 10 MB)
+///   jj-gen -o sample.pcap             (100 flows, roughly 5-10 MB)
 ///   jj-gen -o big.pcap --size 500MB
 ///   jj-gen -o flood.pcap --syn-flood 1000000
 #[derive(Parser, Debug)]
