@@ -180,12 +180,26 @@ pub fn main() -> i32 {
     }
 }
 
-fn open_capture(plugins: &Plugins, input: &str, name: Option<&str>, options: &Options) -> Result<jj_plugin_api::ffi::FfiCaptureSourceBox, (i32, String)> {
+fn open_capture(
+    plugins: &Plugins,
+    input: &str,
+    name: Option<&str>,
+    options: &Options,
+) -> Result<jj_plugin_api::ffi::FfiCaptureSourceBox, (i32, String)> {
     let idx = match name {
         Some(name) => plugins.captures.iter().position(|c| c.name == name),
         None => {
-            let scores: Vec<u8> = plugins.captures.iter().map(|c| c.factory.probe(RStr::from_str(input))).collect();
-            scores.iter().enumerate().filter(|(_, s)| **s > 0).max_by_key(|(i, s)| (**s, usize::MAX - i)).map(|(i, _)| i)
+            let scores: Vec<u8> = plugins
+                .captures
+                .iter()
+                .map(|c| c.factory.probe(RStr::from_str(input)))
+                .collect();
+            scores
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s > 0)
+                .max_by_key(|(i, s)| (**s, usize::MAX - i))
+                .map(|(i, _)| i)
         }
     };
     let Some(idx) = idx else {

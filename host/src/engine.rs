@@ -360,10 +360,13 @@ pub fn run(
     cfg: &EngineConfig,
     stop: &AtomicBool,
 ) -> Result<RunReport, String> {
-    let threads = cfg.threads.clamp(1, LOGICAL_SHARDS);
+    // `threads` counts every busy thread: with N > 1 the calling thread reads and decodes
+    // and N - 1 workers track flows and extract (the writer thread mostly waits).
+    let threads = cfg.threads.clamp(1, LOGICAL_SHARDS + 1);
+    let workers = if threads == 1 { 1 } else { threads - 1 };
     // Create every instance up front, so a failing extractor stops the run before output.
     let mut extractions = Vec::new();
-    for _ in 0..threads {
+    for _ in 0..workers {
         match Extraction::new(plugins, plan) {
             Ok(e) => extractions.push(e),
             Err(e) => {

@@ -712,3 +712,239 @@ impl FlowTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    /// A TCP packet from a (10.0.0.1:1000) to b (10.0.0.2:80) or back.
+    fn tcp(from_a: bool, flags: u16) -> Decoded {
+        let mut d = Decoded::default();
+        d.ip_version = 4;
+        d.protocol = 6;
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let (src, dst, sp, dp) = if from_a {
+            (a, b, 1000, 80)
+        } else {
+            (b, a, 80, 1000)
+        };
+        d.src_ip[..4].copy_from_slice(&src);
+        d.dst_ip[..4].copy_from_slice(&dst);
+        d.src_port = sp;
+        d.dst_port = dp;
+        d.tcp_flags = flags;
+        d.ip_total_len = 40;
+        d
+    }
+
+    fn udp(port: u16) -> Decoded {
+        let mut d = tcp(true, 0);
+        d.protocol = 17;
+        d.src_port = port;
+        d
+    }
+
+    #[derive(Default)]
+    struct Collect(Vec<(OrderKey, u8, usize, [u8; 16])>);
+    impl FlowSink for Collect {
+        fn finished(&mut self, f: &Flow, order: OrderKey, reason: u8) {
+            self.0.push((order, reason, f.packets.len(), f.init_ip));
+        }
+    }
+
+    const SYN: u16 = 0x02;
+    const SYNACK: u16 = 0x12;
+    const ACK: u16 = 0x10;
+    const FINACK: u16 = 0x11;
+    const RST: u16 = 0x04;
+
+    fn run(table: &mut FlowTable, pkts: &[(i64, Decoded)], sink: &mut Collect) {
+        for (i, (ts, d)) in pkts.iter().enumerate() {
+            table.add(i as u64, *ts, 60, d, &[], sink);
+        }
+    }
+
+    #[test]
+    fn fin_in_both_directions_closes_and_the_final_ack_stays_in_the_flow() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let mut c = Collect::default();
+        let pkts = [
+            (0, tcp(true, SYN)),
+            (S / 100, tcp(false, SYNACK)),
+            (2 * S / 100, tcp(true, ACK)),
+            (3 * S / 100, tcp(true, FINACK)),
+            (4 * S / 100, tcp(false, FINACK)),
+            (5 * S / 100, tcp(true, ACK)), // final ACK: a late packet of the same connection
+        ];
+        run(&mut t, &pkts, &mut c);
+        assert!(
+            c.0.is_empty(),
+            "closed connections linger to absorb late packets"
+        );
+        // after the linger, a sweep emits it with all 6 packets
+        t.sweep(6, 5 * S, &mut c);
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(c.0[0].1, flow_end::TCP_CLOSE);
+        assert_eq!(c.0[0].2, 6);
+        assert_eq!(c.0[0].0, (6, 0));
+        // a straggler after emission does not open a new flow, but is counted
+        t.add(7, 6 * S, 60, &tcp(false, ACK), &[], &mut c);
+        t.flush(&mut c);
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(t.counters.late_after_close, 1);
+        assert_eq!(t.live_flows(), 0);
+    }
+
+    #[test]
+    fn rst_closes_and_a_new_syn_starts_a_new_flow() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let mut c = Collect::default();
+        let pkts = [
+            (0, tcp(true, SYN)),
+            (S / 10, tcp(false, RST | ACK)),
+            (S / 5, tcp(true, SYN)),
+        ];
+        run(&mut t, &pkts, &mut c);
+        assert_eq!(c.0.len(), 1, "the new SYN ends the reset connection");
+        assert_eq!(
+            (c.0[0].0, c.0[0].1, c.0[0].2),
+            ((2, 0), flow_end::TCP_CLOSE, 2)
+        );
+        t.flush(&mut c);
+        assert_eq!(
+            (c.0[1].0, c.0[1].1, c.0[1].2),
+            ((u64::MAX, 2), flow_end::EOF, 1)
+        );
+    }
+
+    #[test]
+    fn idle_timeout_splits_on_packet_time_and_reorients() {
+        let mut t = FlowTable::new(FlowConfig {
+            idle_timeout_ns: 60 * S,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        // packet from b first after the gap: the new flow's initiator is b
+        let pkts = [
+            (0, tcp(true, ACK)),
+            (30 * S, tcp(false, ACK)),
+            (91 * S, tcp(false, ACK)),
+            (92 * S, tcp(true, ACK)),
+        ];
+        run(&mut t, &pkts, &mut c);
+        t.flush(&mut c);
+        assert_eq!(c.0.len(), 2);
+        assert_eq!((c.0[0].1, c.0[0].2), (flow_end::IDLE, 2));
+        assert_eq!(c.0[0].3[..4], [10, 0, 0, 1]);
+        assert_eq!(c.0[1].2, 2);
+        assert_eq!(c.0[1].3[..4], [10, 0, 0, 2]);
+        // exactly the timeout is not idle (strictly greater)
+        let mut t = FlowTable::new(FlowConfig {
+            idle_timeout_ns: 60 * S,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        run(&mut t, &[(0, udp(5)), (60 * S, udp(5))], &mut c);
+        t.flush(&mut c);
+        assert_eq!(c.0.len(), 1);
+    }
+
+    #[test]
+    fn sweep_expires_idle_flows_in_first_packet_order_per_event() {
+        let mut t = FlowTable::new(FlowConfig {
+            idle_timeout_ns: 10 * S,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        run(
+            &mut t,
+            &[(0, udp(1)), (S, udp(2)), (20 * S, udp(3))],
+            &mut c,
+        );
+        t.sweep(3, 20 * S, &mut c);
+        let mut got: Vec<OrderKey> = c.0.iter().map(|x| x.0).collect();
+        got.sort();
+        assert_eq!(got, vec![(3, 0), (3, 1)]);
+        assert_eq!(t.counters.idle_expired, 2);
+        assert_eq!(t.live_flows(), 1);
+    }
+
+    #[test]
+    fn active_timeout_and_packet_limit_keep_the_initiator() {
+        let mut t = FlowTable::new(FlowConfig {
+            max_flow_packets: 3,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        let pkts: Vec<(i64, Decoded)> =
+            (0..7).map(|i| (i * S / 10, tcp(i % 2 == 0, ACK))).collect();
+        run(&mut t, &pkts, &mut c);
+        t.flush(&mut c);
+        assert_eq!(c.0.iter().map(|x| x.2).collect::<Vec<_>>(), vec![3, 3, 1]);
+        assert!(c.0.iter().all(|x| x.3[..4] == [10, 0, 0, 1]));
+        assert_eq!(t.counters.packet_limit_splits, 2);
+
+        let mut t = FlowTable::new(FlowConfig {
+            active_timeout_ns: S,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        let pkts: Vec<(i64, Decoded)> = (0..5)
+            .map(|i| (i * S * 6 / 10, tcp(i % 2 == 1, ACK)))
+            .collect();
+        run(&mut t, &pkts, &mut c);
+        t.flush(&mut c);
+        assert_eq!(c.0.iter().map(|x| x.2).collect::<Vec<_>>(), vec![2, 2, 1]);
+        assert!(
+            c.0.iter().all(|x| x.3[..4] == [10, 0, 0, 2]),
+            "the first sender stays the initiator"
+        );
+        assert_eq!(t.counters.active_expired, 2);
+    }
+
+    #[test]
+    fn max_flows_evicts_least_recently_active_and_counts_it() {
+        let mut t = FlowTable::new(FlowConfig {
+            max_flows: 16,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        let pkts: Vec<(i64, Decoded)> = (0..2000).map(|i| (i, udp(i as u16))).collect();
+        run(&mut t, &pkts, &mut c);
+        assert!(t.live_flows() <= 16, "bounded: {}", t.live_flows());
+        assert_eq!(t.counters.evicted as usize, 2000 - t.live_flows());
+        assert!(c.0.iter().all(|x| x.1 == flow_end::EVICTED));
+        t.flush(&mut c);
+        assert_eq!(c.0.len(), 2000, "every flow is emitted once");
+    }
+
+    #[test]
+    fn payload_storage_is_bounded_per_packet_and_direction() {
+        let mut t = FlowTable::new(FlowConfig {
+            payload_bytes_per_packet: 4,
+            payload_bytes_per_direction: 6,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        let frame = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        let mut d = udp(9);
+        d.payload_offset = 2;
+        d.payload_len = 8;
+        d.payload_captured = 8;
+        for i in 0..3 {
+            t.add(i, i as i64, 60, &d, &frame, &mut c);
+        }
+        struct Check;
+        impl FlowSink for Check {
+            fn finished(&mut self, f: &Flow, _o: OrderKey, _r: u8) {
+                let v = f.view(0);
+                let stored: Vec<&[u8]> = v.packets().iter().map(|p| v.payload_of(p)).collect();
+                assert_eq!(stored, vec![&[3u8, 4, 5, 6][..], &[3, 4][..], &[][..]]);
+                assert!(v.packets().iter().all(|p| p.payload_len == 8));
+            }
+        }
+        t.flush(&mut Check);
+    }
+}
