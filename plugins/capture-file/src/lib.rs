@@ -13,8 +13,8 @@ pub use reader::*;
 mod plugin {
     use super::{open_path, CaptureReader, FrameMeta, ReadErrorKind};
     use jj_plugin_api::{
-        BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch, Options, PluginError,
-        PluginResult,
+        abi_stable::std_types::RVec, BatchStatus, CaptureFactory, CaptureSource, CaptureStats,
+        FrameBatch, FrameHeader, Options, PluginError, PluginResult,
     };
     use std::{fs::File, io::BufReader, path::Path};
 
@@ -23,7 +23,6 @@ mod plugin {
     pub struct FileSource {
         reader: CaptureReader<BufReader<File>>,
         metas: Vec<FrameMeta>,
-        data: Vec<u8>,
         stats: CaptureStats,
         ended: bool,
     }
@@ -53,7 +52,6 @@ mod plugin {
             Ok(FileSource {
                 reader,
                 metas: Vec::new(),
-                data: Vec::new(),
                 stats: CaptureStats::default(),
                 ended: false,
             })
@@ -66,18 +64,27 @@ mod plugin {
                 return Ok(BatchStatus::End);
             }
             self.metas.clear();
-            self.data.clear();
             let max_frames = (batch.max_frames as usize).max(1);
             let max_bytes = (batch.max_bytes as usize).max(1);
-            let res =
-                self.reader
-                    .read_batch(&mut self.metas, &mut self.data, max_frames, max_bytes);
-            let mut off = 0usize;
+            // Read straight into the batch's buffer: taking the RVec as a Vec and giving it
+            // back is O(1), so frame bytes are copied once, from the file buffer.
+            let mut data = std::mem::take(&mut batch.data).into_vec();
+            let base = data.len() as u64;
+            let res = self
+                .reader
+                .read_batch(&mut self.metas, &mut data, max_frames, max_bytes);
+            batch.data = RVec::from(data);
+            let mut off = base;
             for m in &self.metas {
-                let end = off + m.caplen as usize;
-                let bytes = self.data.get(off..end).unwrap_or(&[]);
-                batch.push(m.ts_ns, bytes, m.wire_len, m.linktype, m.iface);
-                off = end;
+                batch.frames.push(FrameHeader {
+                    ts_ns: m.ts_ns,
+                    data_off: off,
+                    caplen: m.caplen,
+                    wire_len: m.wire_len,
+                    linktype: m.linktype,
+                    iface: m.iface,
+                });
+                off += m.caplen as u64;
                 self.stats.frames += 1;
                 self.stats.bytes += m.caplen as u64;
             }
