@@ -1,0 +1,283 @@
+//! End-to-end throughput and memory benchmark of the release `jj` binary.
+//!
+//! Run: `cargo build --release --workspace && cargo bench -p jj --bench pipeline`
+//! Env: `JJ_BENCH_MB` = size of the mixed capture in MB (default 1000).
+//! See docs/performance.md.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use jj_gen::{GenConfig, Mode};
+
+fn release_dir() -> PathBuf {
+    // <target>/release/deps/pipeline-<hash>  ->  <target>/release
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("release dir").to_path_buf()
+}
+
+/// Generate `path` with `cfg` unless it already exists (written via a temp file + rename,
+/// so an interrupted generation is never reused).
+fn ensure_capture(path: &Path, cfg: &GenConfig) {
+    if path.metadata().map(|m| m.len() > 0).unwrap_or(false) {
+        println!("reusing {}", path.display());
+        return;
+    }
+    println!("generating {} ...", path.display());
+    let tmp = path.with_extension("tmp");
+    let t = Instant::now();
+    let f = File::create(&tmp).expect("create capture");
+    let stats = jj_gen::generate(cfg, BufWriter::with_capacity(1 << 20, f)).expect("generate");
+    std::fs::rename(&tmp, path).expect("rename capture");
+    println!(
+        "  {} packets, {} flows, {:.1} MB in {:.1} s",
+        stats.packets,
+        stats.flows,
+        stats.bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+}
+
+struct Out {
+    secs: f64,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(jj: &Path, args: &[&str]) -> Out {
+    let t = Instant::now();
+    let out = Command::new(jj)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn jj");
+    let secs = t.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        eprintln!("jj {} failed ({}):\n{stderr}", args.join(" "), out.status);
+        std::process::exit(1);
+    }
+    Out {
+        secs,
+        stdout,
+        stderr,
+    }
+}
+
+/// Median wall time of 3 runs; also returns the last run's output.
+fn median3(jj: &Path, args: &[&str]) -> (f64, Out) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..3 {
+        let o = run(jj, args);
+        times.push(o.secs);
+        last = Some(o);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "  jj {}: {:.3} / {:.3} / {:.3} s",
+        args.join(" "),
+        times[0],
+        times[1],
+        times[2]
+    );
+    (times[1], last.unwrap())
+}
+
+fn field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    s.split_whitespace().find_map(|w| w.strip_prefix(key))
+}
+
+/// Number right before `suffix` in `s`, e.g. ("peak RSS 12.3 MB", " MB") after "peak RSS ".
+fn number_after(s: &str, prefix: &str) -> Option<f64> {
+    let i = s.find(prefix)? + prefix.len();
+    s[i..]
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([',', ')'])
+        .parse()
+        .ok()
+}
+
+fn number_before(s: &str, suffix: &str) -> Option<u64> {
+    let i = s.find(suffix)?;
+    s[..i]
+        .split_whitespace()
+        .last()?
+        .trim_start_matches(['(', ','])
+        .parse()
+        .ok()
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "MISS"
+    }
+}
+
+fn main() {
+    // cargo bench passes `--bench`; ignore all arguments.
+    let rel = release_dir();
+    let jj = rel.join("jj");
+    if !jj.is_file() {
+        eprintln!("{} not found", jj.display());
+        eprintln!("build first: cargo build --release --workspace");
+        std::process::exit(1);
+    }
+    let data = rel.parent().unwrap().join("bench-data");
+    std::fs::create_dir_all(&data).expect("create bench-data");
+
+    let mb: u64 = std::env::var("JJ_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let mixed = data.join(format!("mixed-{mb}MB.pcap"));
+    ensure_capture(
+        &mixed,
+        &GenConfig {
+            target_bytes: Some(mb * 1_000_000),
+            ..Default::default()
+        },
+    );
+    let floods: Vec<(u64, PathBuf)> = [200_000u64, 1_000_000]
+        .iter()
+        .map(|&n| {
+            let p = data.join(format!("synflood-{n}.pcap"));
+            ensure_capture(
+                &p,
+                &GenConfig {
+                    mode: Mode::SynFlood { flows: n },
+                    ..Default::default()
+                },
+            );
+            (n, p)
+        })
+        .collect();
+
+    let mixed_s = mixed.to_str().unwrap();
+    let out_csv = data.join("out.csv");
+    let out_s = out_csv.to_str().unwrap();
+    let file_mb = std::fs::metadata(&mixed).unwrap().len() as f64 / 1e6;
+
+    println!(
+        "\nthroughput on {} ({file_mb:.1} MB), median of 3:",
+        mixed.display()
+    );
+    // warm the page cache
+    run(&jj, &["decode-only", mixed_s]);
+    let (t_floor, o) = median3(&jj, &["decode-only", mixed_s]);
+    let frames: u64 = field(&o.stdout, "frames=")
+        .and_then(|v| v.parse().ok())
+        .expect("frames= in decode-only output");
+    let ext = |threads: &str| {
+        median3(
+            &jj,
+            &[
+                "-q",
+                "extract",
+                mixed_s,
+                "-o",
+                out_s,
+                "-f",
+                "csv",
+                "--threads",
+                threads,
+            ],
+        )
+        .0
+    };
+    let t1 = ext("1");
+    let t2 = ext("2");
+
+    let r1 = t_floor / t1;
+    let r21 = t1 / t2;
+    println!();
+    println!("machine: {} cores, {}", cores(), cpu_model());
+    println!("capture: {file_mb:.1} MB, {frames} packets");
+    println!(
+        "{:<28} {:>9} {:>10} {:>14}",
+        "run", "time s", "MB/s", "packets/s"
+    );
+    for (name, t) in [
+        ("floor (decode-only)", t_floor),
+        ("extract --threads 1", t1),
+        ("extract --threads 2", t2),
+    ] {
+        println!(
+            "{:<28} {:>9.3} {:>10.1} {:>14.0}",
+            name,
+            t,
+            file_mb / t,
+            frames as f64 / t
+        );
+    }
+    println!(
+        "extract(1)/floor   = {r1:.2}  (target >= 0.50)  {}",
+        verdict(r1 >= 0.50)
+    );
+    println!(
+        "extract(2)/extract(1) = {r21:.2}  (target >= 1.60)  {}",
+        verdict(r21 >= 1.60)
+    );
+
+    println!("\nmemory: extract --max-flows 100000 --threads 1");
+    let flood_out = data.join("flood.csv");
+    let flood_s = flood_out.to_str().unwrap();
+    let mut rss = Vec::new();
+    for (n, p) in &floods {
+        let o = run(
+            &jj,
+            &[
+                "extract",
+                p.to_str().unwrap(),
+                "-o",
+                flood_s,
+                "-f",
+                "csv",
+                "--max-flows",
+                "100000",
+                "--threads",
+                "1",
+            ],
+        );
+        let peak = number_after(&o.stderr, "peak RSS ").unwrap_or_else(|| {
+            eprintln!("no 'peak RSS' in jj output:\n{}", o.stderr);
+            std::process::exit(1)
+        });
+        let evicted = number_before(&o.stderr, " flows evicted (--max-flows)").unwrap_or(0);
+        println!(
+            "SYN flood {:>9} flows: peak RSS {:>8.1} MB, {:>9} flows evicted, {:.2} s",
+            n, peak, evicted, o.secs
+        );
+        rss.push(peak);
+    }
+    let rr = rss[1] / rss[0];
+    println!(
+        "RSS(1M)/RSS(200k) = {rr:.2}  (target <= 1.25)  {}",
+        verdict(rr <= 1.25)
+    );
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
