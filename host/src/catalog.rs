@@ -203,23 +203,33 @@ impl Catalog {
             .collect()
     }
 
-    /// Checks the profiles against the loaded features: unknown ids in profile files,
-    /// duplicates, features in no profile or in several.
-    pub fn validate_profiles(&self) -> Vec<String> {
+    /// Checks the profiles against the loaded features: duplicates, malformed ids,
+    /// features in no profile or in several (problems), and ids that no loaded plugin
+    /// provides (reported separately: a minimal install legitimately lacks plugins).
+    pub fn validate_profiles(&self) -> (Vec<String>, Vec<(String, Vec<String>)>) {
         let mut problems = Vec::new();
+        let mut not_provided = Vec::new();
         let loaded: HashMap<&str, &FeatureMeta> =
             self.features().map(|(_, f)| (f.id.as_str(), f)).collect();
         for p in &self.profiles {
             for d in &p.duplicates {
                 problems.push(format!("{}: '{d}' is listed more than once", p.name));
             }
+            let mut missing = Vec::new();
             for id in &p.ids {
-                if !loaded.contains_key(id.as_str()) {
-                    problems.push(format!(
-                        "{}: unknown feature id '{id}' (no loaded plugin provides it)",
+                match id.split_once('.') {
+                    Some((g, n)) if !g.is_empty() && !n.is_empty() => {}
+                    _ => problems.push(format!(
+                        "{}: '{id}' is not a feature id (expected group.name)",
                         p.name
-                    ));
+                    )),
                 }
+                if !loaded.contains_key(id.as_str()) {
+                    missing.push(id.clone());
+                }
+            }
+            if !missing.is_empty() {
+                not_provided.push((p.name.clone(), missing));
             }
         }
         for (_, f) in self.features() {
@@ -230,7 +240,7 @@ impl Catalog {
                 problems.push(format!("{}: in several profiles ({})", f.id, ps.join(", ")));
             }
         }
-        problems
+        (problems, not_provided)
     }
 
     /// Chooses output columns. No selector = every loaded feature. Unknown names are errors.

@@ -435,12 +435,21 @@ fn cmd_profiles(cli: &Cli, plugins: &Plugins, action: &ProfilesAction) -> i32 {
             0
         }
         ProfilesAction::Validate => {
-            let problems = cat.validate_profiles();
+            let (problems, not_provided) = cat.validate_profiles();
+            for (profile, ids) in &not_provided {
+                let groups: std::collections::BTreeSet<&str> =
+                    ids.iter().filter_map(|id| id.split('.').next()).collect();
+                println!(
+                    "note: {profile}: {} listed id(s) are not provided by a loaded plugin (groups: {})",
+                    ids.len(),
+                    groups.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
             for p in &problems {
                 println!("{p}");
             }
             if problems.is_empty() {
-                println!("ok: every loaded feature is in exactly one profile and every profile id is known");
+                println!("ok: every loaded feature is in exactly one profile; profile files are well-formed");
                 0
             } else {
                 println!("{} problem(s)", problems.len());
