@@ -289,70 +289,66 @@ fn write_text(path: Option<&Path>, text: &str) -> i32 {
 
 fn cmd_plugins(plugins: &Plugins) -> i32 {
     let mut rows: Vec<[String; 7]> = Vec::new();
-    let lib_of = |i: usize| &plugins.libraries[i];
-    let fcount = |name: &str| -> String {
-        let cat_opts = Options::new();
-        let _ = &cat_opts;
-        name.to_string()
-    };
-    let _ = fcount;
-    for c in &plugins.captures {
-        let l = lib_of(c.library);
-        rows.push([
-            l.path
+    let mut row =
+        |library: usize, name: &str, kind: &str, version: &str, features: String, about: String| {
+            let l = &plugins.libraries[library];
+            let file = l
+                .path
                 .file_name()
                 .map(|f| f.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            c.name.clone(),
-            "capture".into(),
-            c.version.clone(),
-            l.api_version.clone(),
+                .unwrap_or_default();
+            rows.push([
+                file,
+                name.into(),
+                kind.into(),
+                version.into(),
+                l.api_version.clone(),
+                features,
+                about,
+            ]);
+        };
+    for c in &plugins.captures {
+        row(
+            c.library,
+            &c.name,
+            "capture",
+            &c.version,
             "-".into(),
             c.description.clone(),
-        ]);
+        );
     }
     let cat = Catalog::build(plugins, &Options::new());
     for (i, c) in plugins.extractors.iter().enumerate() {
-        let l = lib_of(c.library);
         let n = cat
             .extractors
             .iter()
             .find(|e| e.component == i)
             .map(|e| e.info.features.len().to_string())
             .unwrap_or_else(|| "error".into());
-        rows.push([
-            l.path
-                .file_name()
-                .map(|f| f.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            c.name.clone(),
-            "extractor".into(),
-            c.version.clone(),
-            l.api_version.clone(),
+        row(
+            c.library,
+            &c.name,
+            "extractor",
+            &c.version,
             n,
             c.description.clone(),
-        ]);
+        );
     }
     for c in &plugins.writers {
-        let l = lib_of(c.library);
         let formats: Vec<String> = c
             .factory
             .formats()
             .iter()
             .map(|f| f.name.to_string())
             .collect();
-        rows.push([
-            l.path
-                .file_name()
-                .map(|f| f.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            c.name.clone(),
-            "writer".into(),
-            c.version.clone(),
-            l.api_version.clone(),
+        row(
+            c.library,
+            &c.name,
+            "writer",
+            &c.version,
             "-".into(),
             format!("formats: {}", formats.join(", ")),
-        ]);
+        );
     }
     let header = [
         "LIBRARY",
