@@ -637,7 +637,9 @@ impl FlowTable {
             } else {
                 d.ip_opt_len
             },
-            _reserved: 0,
+            link_trailer: (d.caplen as u64)
+                .saturating_sub(d.l3_offset as u64 + d.ip_total_len as u64)
+                .min(255) as u8,
         });
 
         if d.protocol == 6 && !f.closed {

@@ -120,7 +120,7 @@ typedef struct jj_packet {
     uint8_t tcp_opt_len;     /* 76: length of the raw TCP options (0..40) */
     uint8_t tcp_sack_blocks; /* 77: number of SACK blocks in this segment */
     uint8_t ip_opt_len;      /* 78: IPv4 header options length in bytes / IPv6 extension header count */
-    uint8_t _reserved;       /* 79 */
+    uint8_t link_trailer;    /* 79: bytes after the IP packet in the frame (padding), capped at 255 */
 } jj_packet;
 
 /* abi_stable's RSlice<'_, PacketRecord>. */

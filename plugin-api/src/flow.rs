@@ -98,7 +98,9 @@ pub struct PacketRecord {
     pub tcp_sack_blocks: u8,
     /// IPv4 header options length in bytes / IPv6 extension headers count.
     pub ip_opt_len: u8,
-    pub _reserved: u8,
+    /// Bytes after the IP packet in the captured frame (Ethernet padding or trailer),
+    /// capped at 255. JoyfulJay (Scapy) counts them as payload; jj does not.
+    pub link_trailer: u8,
 }
 
 /// Link-layer and encapsulation facts, taken from the flow's first packet.

@@ -67,5 +67,8 @@ macro_rules! export_plugin {
             $crate::ffi::PluginLib { library, captures, extractors, writers }.leak_into_prefix()
         }
         }
+        /// The library's root module (also what `jj` loads), callable directly in tests.
+        #[allow(unused_imports)]
+        pub use __jj_plugin_export::jj_plugin_root_module;
     };
 }

@@ -195,6 +195,8 @@ pub struct Decoded {
     pub tunnel_depth: u8,
     /// [`anomaly`] bits.
     pub anomalies: u32,
+    /// Captured length of the frame that was decoded.
+    pub caplen: u32,
 }
 
 /// `Decoded::vlan_id` when no VLAN tag was seen.
@@ -264,6 +266,7 @@ impl Decoded {
         n_layers: 0,
         tunnel_depth: 0,
         anomalies: 0,
+        caplen: 0,
     };
 
     /// The decoded layers, outermost first.
@@ -321,6 +324,7 @@ pub fn decode(linktype: u32, frame: &[u8], wire_len: u32, out: &mut Decoded) {
         .len()
         .max(usize::try_from(wire_len).unwrap_or(usize::MAX));
     link::decode(linktype, frame, end, out);
+    out.caplen = u32::try_from(frame.len()).unwrap_or(u32::MAX);
 }
 
 /// Decode starting at an IP header (used after IP reassembly): version from the first
@@ -328,4 +332,5 @@ pub fn decode(linktype: u32, frame: &[u8], wire_len: u32, out: &mut Decoded) {
 pub fn decode_ip(frame: &[u8], offset: usize, out: &mut Decoded) {
     *out = Decoded::EMPTY;
     ip::by_version(frame, offset, frame.len(), out);
+    out.caplen = u32::try_from(frame.len()).unwrap_or(u32::MAX);
 }

@@ -890,7 +890,7 @@ fn anonymize_ips_is_refused() {
 #[test]
 fn exported_root_module_lists_the_extractor() {
     // The generated root-module function is callable in-process (the rlib build).
-    let root = export::jj_plugin_root_module();
+    let root = crate::jj_plugin_root_module();
     let decls = root.extractors()();
     assert_eq!(decls.len(), 1);
     assert_eq!(decls[0].info.name.as_str(), "flow_meta");
