@@ -96,6 +96,8 @@ pub struct Catalog {
     pub profiles: Vec<Profile>,
     /// Problems found while building (duplicate columns, failing `describe`).
     pub warnings: Vec<String>,
+    /// Extractors that rejected the options (`ErrorKind::Config`): fatal for a run.
+    pub option_errors: Vec<String>,
 }
 
 fn group_rank(group: &str) -> (usize, String) {
@@ -109,6 +111,7 @@ impl Catalog {
     pub fn build(plugins: &Plugins, options: &Options) -> Catalog {
         let text = options.to_text();
         let mut warnings = Vec::new();
+        let mut option_errors = Vec::new();
         let mut entries = Vec::new();
         for (i, comp) in plugins.extractors.iter().enumerate() {
             let info = match &comp.factory {
@@ -121,6 +124,9 @@ impl Catalog {
                     name: comp.name.clone(),
                     info,
                 }),
+                Err(e) if e.kind == jj_plugin_api::ErrorKind::Config => {
+                    option_errors.push(format!("extractor '{}': {}", comp.name, e.message))
+                }
                 Err(e) => {
                     warnings.push(format!("extractor '{}' skipped: {}", comp.name, e.message))
                 }
@@ -154,6 +160,7 @@ impl Catalog {
             extractors: kept,
             profiles: builtin_profiles(),
             warnings,
+            option_errors,
         }
     }
 

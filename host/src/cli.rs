@@ -1,6 +1,7 @@
 //! Command line: `jj [--plugin-dir DIR]... COMMAND`.
 use crate::{
     catalog::Catalog,
+    config::{bidir_split_name, RunConfig},
     engine::{self, EngineConfig, Plan, PlanExtractor, RunReport},
     flowtable::FlowConfig,
     loader::{plugin_dirs, Plugins},
@@ -88,27 +89,30 @@ pub enum SchemaFormat {
 pub struct ExtractArgs {
     /// Capture file (pcap or pcapng) or other source a capture plugin accepts.
     pub input: String,
-    /// Output path, or `-` for stdout.
-    #[arg(short, long, default_value = "-")]
-    pub output: String,
+    /// Output path, or `-` for stdout (default).
+    #[arg(short, long)]
+    pub output: Option<String>,
     /// Output format (offered by the loaded writers; default: from the output extension, else csv).
     #[arg(short, long)]
     pub format: Option<String>,
-    /// Worker threads (default: all cores). Output is identical for every value.
+    /// TOML config file; command-line flags override its values (see docs/configuration.md).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Threads in use (default: all cores). Output is identical for every value.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Idle timeout in seconds (packet time).
-    #[arg(long, default_value_t = 60.0)]
-    pub timeout: f64,
-    /// Active timeout in seconds: a longer flow is split into several rows (0 = off).
-    #[arg(long, default_value_t = 0.0)]
-    pub active_timeout: f64,
+    /// Idle timeout in seconds of packet time [default: 60].
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Active timeout in seconds: a longer flow continues in a new row (0 = off) [default: 0].
+    #[arg(long)]
+    pub active_timeout: Option<f64>,
     /// Maximum flows kept at once; the least recently active are evicted (0 = unlimited).
-    #[arg(long, default_value_t = 0)]
-    pub max_flows: usize,
-    /// Packets kept per flow; a longer flow is split into several rows.
-    #[arg(long, default_value_t = 65_536)]
-    pub max_flow_packets: usize,
+    #[arg(long)]
+    pub max_flows: Option<usize>,
+    /// Packets kept per flow; a longer flow continues in a new row [default: 65536].
+    #[arg(long)]
+    pub max_flow_packets: Option<usize>,
     /// Keep only the features of this profile (e.g. JJ-CORE).
     #[arg(long)]
     pub profile: Option<String>,
@@ -118,9 +122,82 @@ pub struct ExtractArgs {
     /// Keep this feature (repeatable; unprefixed name or id).
     #[arg(long = "feature", value_name = "NAME")]
     pub features: Vec<String>,
+    /// Drop the src_ip and dst_ip columns.
+    #[arg(long)]
+    pub no_ips: bool,
+    /// Drop the port columns (src_port, dst_port, dst_port_class, dst_port_class_num).
+    #[arg(long)]
+    pub no_ports: bool,
+    /// Replace addresses with salted SHA-256 prefixes.
+    #[arg(long)]
+    pub anonymize_ips: bool,
+    /// Salt for --anonymize-ips and --flow-id.
+    #[arg(long, value_name = "SALT")]
+    pub anonymization_salt: Option<String>,
+    /// Add a first column `flow_id` (salted hash of the canonical 5-tuple).
+    #[arg(long)]
+    pub flow_id: bool,
+    /// Add iat_sequence, timestamp_sequence and pkt_len_sequence.
+    #[arg(long)]
+    pub include_sequences: bool,
+    /// Add SPLT columns (splt, splt_lengths, splt_times, splt_directions).
+    #[arg(long)]
+    pub include_splt: bool,
+    /// Length of sequences and SPLT [default: 50].
+    #[arg(long, value_name = "N")]
+    pub max_sequence_length: Option<u64>,
+    /// Rename directional columns like JoyfulJay's bidirectional split.
+    #[arg(long)]
+    pub bidir_split: bool,
+    /// Gap that ends a burst, in milliseconds [default: 50].
+    #[arg(long, value_name = "MS")]
+    pub burst_threshold_ms: Option<f64>,
+    /// `joyfuljay`: reproduce JoyfulJay 0.1.6.1's output, bugs included (docs/deviations.md).
+    #[arg(long, value_name = "MODE")]
+    pub compat: Option<String>,
     /// Use this capture backend instead of the best match.
     #[arg(long)]
     pub capture: Option<String>,
+}
+
+impl ExtractArgs {
+    /// The flags as a config layer (only what was given).
+    fn as_config(&self) -> RunConfig {
+        let flag = |b: bool| if b { Some(true) } else { None };
+        RunConfig {
+            format: self.format.clone(),
+            output: self.output.clone(),
+            threads: self.threads,
+            timeout: self.timeout,
+            active_timeout: self.active_timeout,
+            max_flows: self.max_flows,
+            max_flow_packets: self.max_flow_packets,
+            profile: self.profile.clone(),
+            features: if self.groups.is_empty() {
+                None
+            } else {
+                Some(self.groups.clone())
+            },
+            feature: if self.features.is_empty() {
+                None
+            } else {
+                Some(self.features.clone())
+            },
+            no_ips: flag(self.no_ips),
+            no_ports: flag(self.no_ports),
+            anonymize_ips: flag(self.anonymize_ips),
+            anonymization_salt: self.anonymization_salt.clone(),
+            flow_id: flag(self.flow_id),
+            include_sequences: flag(self.include_sequences),
+            include_splt: flag(self.include_splt),
+            max_sequence_length: self.max_sequence_length,
+            bidir_split: flag(self.bidir_split),
+            burst_threshold_ms: self.burst_threshold_ms,
+            compat: self.compat.clone(),
+            capture: self.capture.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 fn say(quiet: bool, msg: &str) {
@@ -455,13 +532,13 @@ fn cmd_profiles(cli: &Cli, plugins: &Plugins, action: &ProfilesAction) -> i32 {
     }
 }
 
-fn pick_format(args: &ExtractArgs) -> String {
-    if let Some(f) = &args.format {
+fn pick_format(cfg: &RunConfig, output: &str) -> String {
+    if let Some(f) = &cfg.format {
         return f.clone();
     }
-    match Path::new(&args.output).extension().and_then(|e| e.to_str()) {
-        Some("jsonl" | "ndjson") => "jsonl".into(),
-        Some("json") => "jsonl".into(),
+    match Path::new(output).extension().and_then(|e| e.to_str()) {
+        Some("jsonl" | "ndjson" | "json") => "jsonl".into(),
+        Some("db" | "sqlite" | "sqlite3") => "sqlite".into(),
         Some(ext) if ext != "csv" => ext.to_string(),
         _ => "csv".into(),
     }
@@ -469,9 +546,35 @@ fn pick_format(args: &ExtractArgs) -> String {
 
 fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     let started = Instant::now();
-    let options = Options::new();
+    let file_cfg = match &args.config {
+        Some(path) => match RunConfig::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("jj: {e}");
+                return 2;
+            }
+        },
+        None => RunConfig::default(),
+    };
+    let cfg = file_cfg.overlaid(&args.as_config());
+    if let Err(e) = cfg.validate() {
+        eprintln!("jj: {e}");
+        return 2;
+    }
+    let options = cfg.plugin_options();
     let cat = catalog(cli, plugins, &options);
-    let selection = match cat.select(args.profile.as_deref(), &args.groups, &args.features) {
+    if !cat.option_errors.is_empty() {
+        for e in &cat.option_errors {
+            eprintln!("jj: {e}");
+        }
+        return 2;
+    }
+    let empty = Vec::new();
+    let mut selection = match cat.select(
+        cfg.profile.as_deref(),
+        cfg.features.as_ref().unwrap_or(&empty),
+        cfg.feature.as_ref().unwrap_or(&empty),
+    ) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("jj: {e}");
@@ -482,13 +585,35 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
         eprintln!("jj: no extractor plugins loaded; pass --plugin-dir DIR (see `jj plugins`)");
         return 2;
     }
+    let dropped: &[&str] = match (cfg.drop_ips(), cfg.drop_ports()) {
+        (true, true) => &[
+            "src_ip",
+            "dst_ip",
+            "src_port",
+            "dst_port",
+            "dst_port_class",
+            "dst_port_class_num",
+        ],
+        (true, false) => &["src_ip", "dst_ip"],
+        (false, true) => &[
+            "src_port",
+            "dst_port",
+            "dst_port_class",
+            "dst_port_class_num",
+        ],
+        (false, false) => &[],
+    };
+    selection
+        .columns
+        .retain(|&(e, i)| !dropped.contains(&cat.extractors[e].info.features[i].name.as_str()));
+    let output = cfg.output.clone().unwrap_or_else(|| "-".to_string());
     // Run only the extractors that contribute a selected column.
     let mut plan = Plan {
         extractors: Vec::new(),
         selection: Vec::new(),
         options: options.to_text(),
     };
-    let mut columns = Vec::new();
+    let mut columns: Vec<ColumnMeta> = Vec::new();
     let mut reqs = Requirements::default();
     let mut offsets = vec![usize::MAX; cat.extractors.len()];
     for (e, entry) in cat.extractors.iter().enumerate() {
@@ -515,16 +640,15 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     if reqs.needs_all_flows != 0 {
         say(cli.quiet, "note: a loaded extractor asks for a second pass over all flows; this jj runs it per flow only");
     }
-    if reqs.stream_bytes_per_direction != 0 {
-        say(
-            cli.quiet,
-            "note: TCP stream reassembly is not available yet; stream views are empty",
-        );
+    if cfg.bidir_split.unwrap_or(false) {
+        for c in &mut columns {
+            c.name = bidir_split_name(c.name.as_str()).into();
+        }
     }
     let schema = schema_of(columns);
 
     // capture backend
-    let capture = match open_capture(plugins, &args.input, args.capture.as_deref(), &options) {
+    let capture = match open_capture(plugins, &args.input, cfg.capture.as_deref(), &options) {
         Ok(c) => c,
         Err((code, msg)) => {
             eprintln!("jj: {msg}");
@@ -533,7 +657,7 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     };
 
     // writer
-    let format = pick_format(args);
+    let format = pick_format(&cfg, &output);
     let writer_idx = plugins.writers.iter().position(|w| {
         w.factory
             .formats()
@@ -562,7 +686,7 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
         .factory
         .open(
             RStr::from_str(&format),
-            RStr::from_str(&args.output),
+            RStr::from_str(&output),
             &schema,
             RStr::from_str(&options.to_text()),
         )
@@ -570,35 +694,35 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("jj: cannot open output '{}': {}", args.output, e.message);
+            eprintln!("jj: cannot open output '{output}': {}", e.message);
             return 1;
         }
     };
 
-    let threads = args.threads.unwrap_or_else(|| {
+    let threads = cfg.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    if !(args.timeout > 0.0) || args.active_timeout < 0.0 {
-        eprintln!("jj: --timeout must be > 0 and --active-timeout >= 0");
-        return 2;
-    }
-    let cfg = EngineConfig {
+    let compat = cfg.compat_joyfuljay();
+    let engine_cfg = EngineConfig {
         flow: FlowConfig {
-            idle_timeout_ns: (args.timeout * 1e9) as i64,
-            active_timeout_ns: (args.active_timeout * 1e9) as i64,
-            max_flows: args.max_flows,
-            max_flow_packets: args.max_flow_packets.max(1),
+            idle_timeout_ns: (cfg.timeout.unwrap_or(60.0) * 1e9) as i64,
+            active_timeout_ns: (cfg.active_timeout.unwrap_or(0.0) * 1e9) as i64,
+            max_flows: cfg.max_flows.unwrap_or(0),
+            max_flow_packets: cfg.max_flow_packets.unwrap_or(65_536),
             payload_bytes_per_packet: reqs.payload_bytes_per_packet,
             payload_bytes_per_direction: reqs.payload_bytes_per_direction,
+            stream_bytes_per_direction: reqs.stream_bytes_per_direction,
             tcp_option_bytes: reqs.tcp_option_bytes != 0,
+            compat_joyfuljay: compat,
             ..FlowConfig::default()
         },
         threads,
+        compat_joyfuljay: compat,
     };
     let stop = AtomicBool::new(false);
-    let report = match engine::run(plugins, &plan, capture, writer, &schema, &cfg, &stop) {
+    let report = match engine::run(plugins, &plan, capture, writer, &schema, &engine_cfg, &stop) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("jj: {e}");

@@ -161,7 +161,13 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
 pub struct EngineConfig {
     pub flow: FlowConfig,
     pub threads: usize,
+    /// JoyfulJay compat: its flow table and expiry cadence; always runs on one thread
+    /// (its expiry points depend on the global packet sequence).
+    pub compat_joyfuljay: bool,
 }
+
+/// JoyfulJay checks idle flows only when its packet counter is a multiple of this.
+pub const COMPAT_EXPIRY_EVERY: u64 = 10_000;
 
 /// Everything a run counted. Every packet that does not reach a flow is counted here.
 #[derive(Clone, Debug, Default)]
@@ -362,7 +368,11 @@ pub fn run(
 ) -> Result<RunReport, String> {
     // `threads` counts every busy thread: with N > 1 the calling thread reads and decodes
     // and N - 1 workers track flows and extract (the writer thread mostly waits).
-    let threads = cfg.threads.clamp(1, LOGICAL_SHARDS + 1);
+    let threads = if cfg.compat_joyfuljay {
+        1
+    } else {
+        cfg.threads.clamp(1, LOGICAL_SHARDS + 1)
+    };
     let workers = if threads == 1 { 1 } else { threads - 1 };
     // Create every instance up front, so a failing extractor stops the run before output.
     let mut extractions = Vec::new();
@@ -409,16 +419,27 @@ fn run_inline(
     let table = std::cell::RefCell::new(FlowTable::new(cfg.flow.clone()));
     let ex_cell = std::cell::RefCell::new(&mut ex);
     let out_cell = std::cell::RefCell::new(&mut output);
+    let compat = cfg.compat_joyfuljay;
+    let mut ip_packets: u64 = 0;
     reader.run(
         report,
         stop,
         |idx, ts, wire, d, frame| {
             let mut ex = ex_cell.borrow_mut();
-            table.borrow_mut().add(idx, ts, wire, d, frame, &mut **ex);
+            let mut t = table.borrow_mut();
+            t.add(idx, ts, wire, d, frame, &mut **ex);
+            if compat {
+                ip_packets += 1;
+                if ip_packets % COMPAT_EXPIRY_EVERY == 0 {
+                    t.sweep_compat(idx, ts, &mut **ex);
+                }
+            }
         },
         |idx, clock| {
             let mut ex = ex_cell.borrow_mut();
-            table.borrow_mut().sweep(idx, clock, &mut **ex);
+            if !compat {
+                table.borrow_mut().sweep(idx, clock, &mut **ex);
+            }
             let rows = ex.take_rows();
             out_cell.borrow_mut().push(rows);
         },

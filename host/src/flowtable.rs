@@ -112,7 +112,13 @@ pub struct FlowConfig {
     pub max_flow_packets: usize,
     pub payload_bytes_per_packet: u32,
     pub payload_bytes_per_direction: u32,
+    /// Reassembled TCP stream bytes kept per direction (0 = no reassembly).
+    pub stream_bytes_per_direction: u32,
     pub tcp_option_bytes: bool,
+    /// JoyfulJay 0.1.6.1 flow semantics: a FIN or RST on a non-first packet ends the flow
+    /// at once; no linger, tombstones, active timeout or packet bound; idle expiry only by
+    /// [`FlowTable::sweep_compat`] (every 10,000 packets).
+    pub compat_joyfuljay: bool,
 }
 
 impl Default for FlowConfig {
@@ -125,7 +131,9 @@ impl Default for FlowConfig {
             max_flow_packets: 65_536,
             payload_bytes_per_packet: 0,
             payload_bytes_per_direction: 0,
+            stream_bytes_per_direction: 0,
             tcp_option_bytes: false,
+            compat_joyfuljay: false,
         }
     }
 }
@@ -468,6 +476,9 @@ impl FlowTable {
         frame: &[u8],
         sink: &mut dyn FlowSink,
     ) {
+        if self.cfg.compat_joyfuljay {
+            return self.add_compat(idx, ts, wire_len, d, frame, sink);
+        }
         let key = FlowKey::of(d);
         let is_tcp = d.protocol == 6;
         let syn_only = is_tcp && d.tcp_flags & 0x12 == 0x02;
@@ -537,6 +548,51 @@ impl FlowTable {
             }
         };
         self.record(s, ts, wire_len, d, frame);
+    }
+
+    /// JoyfulJay's table: append; a FIN or RST on a packet that is not the flow's first
+    /// ends the flow immediately; the first packet's flags are never checked.
+    fn add_compat(
+        &mut self,
+        idx: u64,
+        ts: i64,
+        wire_len: u32,
+        d: &Decoded,
+        frame: &[u8],
+        sink: &mut dyn FlowSink,
+    ) {
+        let key = FlowKey::of(d);
+        match self.map.get(&key).copied() {
+            Some(s) => {
+                self.unlink(s);
+                self.push_back(s, LIST_OPEN);
+                self.record(s, ts, wire_len, d, frame);
+                if d.protocol == 6 && d.tcp_flags & 0x05 != 0 {
+                    self.finish(s, idx, flow_end::COMPAT_FIN, sink);
+                }
+            }
+            None => {
+                let shard = key.logical_shard();
+                self.make_room(shard, idx, sink);
+                let s = self.alloc(key, shard, idx, ts, d, (d.src_ip, d.src_port));
+                self.record(s, ts, wire_len, d, frame);
+            }
+        }
+    }
+
+    /// JoyfulJay's expiry: flows idle for strictly more than the timeout as of `now`
+    /// (the timestamp of every 10,000th packet), oldest activity first.
+    pub fn sweep_compat(&mut self, event: u64, now: i64, sink: &mut dyn FlowSink) {
+        for shard in 0..LOGICAL_SHARDS {
+            let mut h = self.lists[shard][LIST_OPEN as usize].head;
+            while h != NIL {
+                let next = self.slots[h as usize].next;
+                if now.saturating_sub(self.slots[h as usize].last_ts) > self.cfg.idle_timeout_ns {
+                    self.finish(h, event, flow_end::IDLE, sink);
+                }
+                h = next;
+            }
+        }
     }
 
     fn record(&mut self, s: u32, ts: i64, wire_len: u32, d: &Decoded, frame: &[u8]) {
@@ -642,7 +698,7 @@ impl FlowTable {
                 .min(255) as u8,
         });
 
-        if d.protocol == 6 && !f.closed {
+        if d.protocol == 6 && !f.closed && !self.cfg.compat_joyfuljay {
             if d.tcp_flags & 0x04 != 0 {
                 f.closed = true;
             } else if d.tcp_flags & 0x01 != 0 {

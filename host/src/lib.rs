@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod cplugin;
 pub mod engine;
 pub mod flowtable;

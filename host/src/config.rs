@@ -1,0 +1,309 @@
+//! Run options: the TOML config file (`-c FILE`) merged with command-line flags (flags
+//! win), validated, and turned into the options text every plugin receives.
+//!
+//! Keys are jj's long option names in snake_case; JoyfulJay's `Config` names are accepted
+//! too (`flow_timeout`, `max_concurrent_flows`, `include_raw_sequences`,
+//! `include_ip_addresses`, `include_ports`, `include_flow_id`, `bidirectional_split`,
+//! `specific_features`). Unknown keys are errors, not silently ignored.
+use jj_plugin_api::Options;
+use serde::Deserialize;
+use std::{collections::BTreeMap, path::Path};
+
+/// Everything a run can be configured with. `None` = not given.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub format: Option<String>,
+    pub output: Option<String>,
+    pub threads: Option<usize>,
+    #[serde(alias = "flow_timeout")]
+    pub timeout: Option<f64>,
+    pub active_timeout: Option<f64>,
+    #[serde(alias = "max_concurrent_flows")]
+    pub max_flows: Option<usize>,
+    pub max_flow_packets: Option<usize>,
+    pub profile: Option<String>,
+    /// Feature groups to keep.
+    pub features: Option<Vec<String>>,
+    /// Single features to keep.
+    #[serde(alias = "specific_features")]
+    pub feature: Option<Vec<String>>,
+    pub no_ips: Option<bool>,
+    pub no_ports: Option<bool>,
+    /// JoyfulJay's inverse of `no_ips`.
+    pub include_ip_addresses: Option<bool>,
+    /// JoyfulJay's inverse of `no_ports`.
+    pub include_ports: Option<bool>,
+    pub anonymize_ips: Option<bool>,
+    pub anonymization_salt: Option<String>,
+    #[serde(alias = "include_flow_id")]
+    pub flow_id: Option<bool>,
+    #[serde(alias = "include_raw_sequences")]
+    pub include_sequences: Option<bool>,
+    pub include_splt: Option<bool>,
+    pub max_sequence_length: Option<u64>,
+    #[serde(alias = "bidirectional_split")]
+    pub bidir_split: Option<bool>,
+    pub burst_threshold_ms: Option<f64>,
+    /// `joyfuljay` for JoyfulJay 0.1.6.1-compatible output.
+    pub compat: Option<String>,
+    pub capture: Option<String>,
+    /// Extra options for plugins: `[plugins.<anything>] key = value` (all tables merged).
+    pub plugins: Option<BTreeMap<String, BTreeMap<String, toml::Value>>>,
+}
+
+macro_rules! overlay {
+    ($base:expr, $top:expr, $($field:ident),*) => {
+        $( if $top.$field.is_some() { $base.$field = $top.$field.clone(); } )*
+    };
+}
+
+impl RunConfig {
+    /// Reads a config file; errors name the file and the offending key or line.
+    pub fn from_file(path: &Path) -> Result<RunConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("config file {}: {msg}", path.display())
+        })
+    }
+
+    /// `self` with every value set in `top` replacing it.
+    pub fn overlaid(mut self, top: &RunConfig) -> RunConfig {
+        overlay!(
+            self,
+            top,
+            format,
+            output,
+            threads,
+            timeout,
+            active_timeout,
+            max_flows,
+            max_flow_packets,
+            profile,
+            features,
+            feature,
+            no_ips,
+            no_ports,
+            include_ip_addresses,
+            include_ports,
+            anonymize_ips,
+            anonymization_salt,
+            flow_id,
+            include_sequences,
+            include_splt,
+            max_sequence_length,
+            bidir_split,
+            burst_threshold_ms,
+            compat,
+            capture,
+            plugins
+        );
+        self
+    }
+
+    pub fn drop_ips(&self) -> bool {
+        self.no_ips.unwrap_or(false) || self.include_ip_addresses == Some(false)
+    }
+
+    pub fn drop_ports(&self) -> bool {
+        self.no_ports.unwrap_or(false) || self.include_ports == Some(false)
+    }
+
+    pub fn compat_joyfuljay(&self) -> bool {
+        self.compat.as_deref() == Some("joyfuljay")
+    }
+
+    /// Checks values; the message says which option and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(t) = self.timeout {
+            if !(t > 0.0 && t.is_finite()) {
+                return Err(format!(
+                    "--timeout must be a number of seconds > 0 (got {t})"
+                ));
+            }
+        }
+        if let Some(t) = self.active_timeout {
+            if !(t >= 0.0 && t.is_finite()) {
+                return Err(format!("--active-timeout must be >= 0 seconds (got {t})"));
+            }
+        }
+        if let Some(b) = self.burst_threshold_ms {
+            if !(b > 0.0 && b.is_finite()) {
+                return Err(format!("--burst-threshold-ms must be > 0 (got {b})"));
+            }
+        }
+        if self.max_sequence_length == Some(0) {
+            return Err("--max-sequence-length must be > 0".into());
+        }
+        if self.threads == Some(0) {
+            return Err("--threads must be at least 1".into());
+        }
+        if self.max_flow_packets == Some(0) {
+            return Err("--max-flow-packets must be at least 1".into());
+        }
+        if let Some(c) = &self.compat {
+            if c != "joyfuljay" {
+                return Err(format!(
+                    "unknown --compat mode '{c}' (the only one is 'joyfuljay')"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The options text handed to every component.
+    pub fn plugin_options(&self) -> Options {
+        let mut o = Options::new();
+        if self.compat_joyfuljay() {
+            o.set("compat", "joyfuljay");
+        }
+        let flags = [
+            ("anonymize_ips", self.anonymize_ips),
+            ("include_flow_id", self.flow_id),
+            ("include_sequences", self.include_sequences),
+            ("include_splt", self.include_splt),
+        ];
+        for (k, v) in flags {
+            if let Some(v) = v {
+                o.set(k, v);
+            }
+        }
+        if let Some(s) = &self.anonymization_salt {
+            o.set("anonymization_salt", s);
+        }
+        if let Some(n) = self.max_sequence_length {
+            o.set("max_sequence_length", n);
+        }
+        if let Some(b) = self.burst_threshold_ms {
+            o.set("burst_threshold_ms", b);
+        }
+        if let Some(t) = self.timeout {
+            o.set("timeout", t);
+        }
+        for table in self.plugins.iter().flat_map(|p| p.values()) {
+            for (k, v) in table {
+                let text = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                o.set(k, text);
+            }
+        }
+        o
+    }
+}
+
+/// JoyfulJay's `bidirectional_split` renaming (spec §5.4): `*_initiator`/`*_responder`
+/// become `fwd_*`/`bwd_*`; a fixed set of direction-free counters gets a `total_` prefix.
+pub fn bidir_split_name(name: &str) -> String {
+    const TOTALS: [&str; 16] = [
+        "total_bytes",
+        "burst_count",
+        "tcp_syn_count",
+        "tcp_synack_count",
+        "tcp_fin_count",
+        "tcp_rst_count",
+        "tcp_ack_count",
+        "tcp_psh_count",
+        "tcp_urg_count",
+        "tcp_ece_count",
+        "tcp_cwr_count",
+        "entropy_payload",
+        "byte_distribution_uniformity",
+        "printable_ratio",
+        "null_ratio",
+        "high_byte_ratio",
+    ];
+    if let Some(base) = name.strip_suffix("_initiator") {
+        format!("fwd_{base}")
+    } else if let Some(base) = name.strip_suffix("_responder") {
+        format!("bwd_{base}")
+    } else if TOTALS.contains(&name) {
+        format!("total_{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_are_overridden_by_flags_and_unknown_keys_rejected() {
+        let file: RunConfig = toml::from_str(
+            "flow_timeout = 30.0\ninclude_ip_addresses = false\nprofile = \"JJ-CORE\"\n[plugins.tls]\ntls_stream_bytes = 4096\n",
+        )
+        .unwrap();
+        assert_eq!(file.timeout, Some(30.0));
+        assert!(file.drop_ips());
+        let cli = RunConfig {
+            timeout: Some(5.0),
+            ..Default::default()
+        };
+        let merged = file.overlaid(&cli);
+        assert_eq!(merged.timeout, Some(5.0));
+        assert_eq!(merged.profile.as_deref(), Some("JJ-CORE"));
+        let o = merged.plugin_options();
+        assert_eq!(o.get("tls_stream_bytes"), Some("4096"));
+        assert_eq!(o.get("timeout"), Some("5"));
+
+        let err = toml::from_str::<RunConfig>("timeuot = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `timeuot`"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        for (cfg, needle) in [
+            (
+                RunConfig {
+                    timeout: Some(0.0),
+                    ..Default::default()
+                },
+                "--timeout",
+            ),
+            (
+                RunConfig {
+                    burst_threshold_ms: Some(-1.0),
+                    ..Default::default()
+                },
+                "--burst-threshold-ms",
+            ),
+            (
+                RunConfig {
+                    max_sequence_length: Some(0),
+                    ..Default::default()
+                },
+                "--max-sequence-length",
+            ),
+            (
+                RunConfig {
+                    compat: Some("nfstream".into()),
+                    ..Default::default()
+                },
+                "unknown --compat mode",
+            ),
+        ] {
+            assert!(cfg.validate().unwrap_err().contains(needle));
+        }
+        assert!(RunConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn bidir_split_renames_like_joyfuljay() {
+        assert_eq!(bidir_split_name("entropy_initiator"), "fwd_entropy");
+        assert_eq!(bidir_split_name("entropy_responder"), "bwd_entropy");
+        assert_eq!(bidir_split_name("total_bytes"), "total_total_bytes");
+        assert_eq!(bidir_split_name("tcp_syn_count"), "total_tcp_syn_count");
+        assert_eq!(bidir_split_name("duration"), "duration");
+    }
+}
