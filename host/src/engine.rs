@@ -483,7 +483,12 @@ fn run_parallel(
     stop: &AtomicBool,
 ) -> Result<(), String> {
     let n = extractions.len();
-    let keep_bytes = cfg.flow.payload_bytes_per_packet > 0 || cfg.flow.tcp_option_bytes;
+    let keep_bytes = cfg.flow.payload_bytes_per_packet > 0
+        || cfg.flow.tcp_option_bytes
+        || cfg.flow.stream_bytes_per_direction > 0;
+    // Window buffers go back to the reader once a worker is done with them, so the
+    // steady state allocates nothing per window.
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<WindowMsg>();
     std::thread::scope(|scope| {
         let mut to_workers: Vec<SyncSender<WindowMsg>> = Vec::new();
         let mut from_workers: Vec<Receiver<Vec<(OrderKey, Vec<Value>)>>> = Vec::new();
@@ -494,9 +499,10 @@ fn run_parallel(
             to_workers.push(tx);
             from_workers.push(rrx);
             let flow_cfg = cfg.flow.clone();
+            let recycle = recycle_tx.clone();
             handles.push(scope.spawn(move || {
                 let mut table = FlowTable::new(flow_cfg);
-                for msg in rx {
+                for mut msg in rx {
                     for &(idx, ts, wire, ref d, off, len) in &msg.packets {
                         let frame = msg
                             .arena
@@ -512,6 +518,9 @@ fn run_parallel(
                     if rtx.send(ex.take_rows()).is_err() {
                         break;
                     }
+                    msg.packets.clear();
+                    msg.arena.clear();
+                    let _ = recycle.send(msg);
                 }
                 (table.counters, ex.failures)
             }));
@@ -536,10 +545,17 @@ fn run_parallel(
             output
         });
 
-        let mut pending: Vec<WindowMsg> = (0..n).map(|_| WindowMsg::new()).collect();
+        let fresh = || {
+            recycle_rx.try_recv().unwrap_or_else(|_| {
+                let mut m = WindowMsg::new();
+                m.packets.reserve(WINDOW_PACKETS as usize / n + 64);
+                m
+            })
+        };
+        let mut pending: Vec<WindowMsg> = (0..n).map(|_| fresh()).collect();
         let send_all = |pending: &mut Vec<WindowMsg>, end_index: u64, clock: i64, eof: bool| {
             for (w, tx) in to_workers.iter().enumerate() {
-                let mut msg = std::mem::replace(&mut pending[w], WindowMsg::new());
+                let mut msg = std::mem::replace(&mut pending[w], fresh());
                 msg.end_index = end_index;
                 msg.clock = clock;
                 msg.eof = eof;
@@ -551,8 +567,11 @@ fn run_parallel(
             report,
             stop,
             |idx, ts, wire, d, frame| {
-                let key = FlowKey::of(d);
-                let w = key.logical_shard() % n;
+                let w = if n == 1 {
+                    0
+                } else {
+                    FlowKey::of(d).logical_shard() % n
+                };
                 let mut p = pending_cell.borrow_mut();
                 let msg = &mut p[w];
                 let (off, len) = if keep_bytes {
