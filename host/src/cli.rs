@@ -13,7 +13,6 @@ use jj_decode::anomaly;
 use jj_plugin_api::{abi_stable::std_types::RStr, meta::Requirements, ColumnMeta, Options};
 use std::{
     path::{Path, PathBuf},
-    sync::atomic::AtomicBool,
     time::Instant,
 };
 
@@ -647,14 +646,37 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     }
     let schema = schema_of(columns);
 
-    // capture backend
-    let capture = match open_capture(plugins, &args.input, cfg.capture.as_deref(), &options) {
-        Ok(c) => c,
-        Err((code, msg)) => {
-            eprintln!("jj: {msg}");
-            return code;
+    // inputs: one capture, or every capture of a directory in sorted order
+    let is_dir = Path::new(&args.input).is_dir();
+    let inputs = if is_dir {
+        match capture_files(Path::new(&args.input)) {
+            Ok(files) if !files.is_empty() => files,
+            Ok(_) => {
+                eprintln!(
+                    "jj: {}: no .pcap, .pcapng or .cap files in this directory",
+                    args.input
+                );
+                return 2;
+            }
+            Err(e) => {
+                eprintln!("jj: {}: {e}", args.input);
+                return 2;
+            }
         }
+    } else {
+        vec![args.input.clone()]
     };
+    // A single input is opened before the output, so a bad input leaves no output behind.
+    let mut first_capture = None;
+    if !is_dir {
+        match open_capture(plugins, &args.input, cfg.capture.as_deref(), &options) {
+            Ok(c) => first_capture = Some(c),
+            Err((code, msg)) => {
+                eprintln!("jj: {msg}");
+                return code;
+            }
+        }
+    }
 
     // writer
     let format = pick_format(&cfg, &output);
@@ -721,29 +743,81 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
         threads,
         compat_joyfuljay: compat,
     };
-    let stop = AtomicBool::new(false);
-    let report = match engine::run(plugins, &plan, capture, writer, &schema, &engine_cfg, &stop) {
+    let stop = crate::signals::stop_flag();
+    let mut session = engine::Session::new(plugins, &plan, writer, &schema, &engine_cfg);
+    let mut failed_files = 0usize;
+    for input in &inputs {
+        let capture = match first_capture.take() {
+            Some(c) => c,
+            None => match open_capture(plugins, input, cfg.capture.as_deref(), &options) {
+                Ok(c) => c,
+                Err((_, msg)) => {
+                    eprintln!("jj: {msg}");
+                    failed_files += 1;
+                    continue;
+                }
+            },
+        };
+        let frames_before = session.report.frames;
+        if let Err(e) = session.process(capture, stop) {
+            eprintln!("jj: {e}");
+            session.abort();
+            return 1;
+        }
+        if let Some(e) = &session.report.capture_error {
+            eprintln!(
+                "jj: {input}: {e} — rows for the {} frames before it were written",
+                session.report.frames - frames_before
+            );
+            failed_files += 1;
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+    }
+    let report = match session.finish() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("jj: {e}");
             return 1;
         }
     };
-    print_report(
-        cli.quiet,
-        &args.input,
-        &report,
-        started.elapsed().as_secs_f64(),
-    );
-    let mut code = 0;
-    if let Some(e) = &report.capture_error {
-        eprintln!(
-            "jj: {}: {e} — rows for the {} frames before it were written",
-            args.input, report.frames
-        );
-        code = 1;
+    let label = if is_dir {
+        format!("{} ({} captures)", args.input, inputs.len())
+    } else {
+        args.input.clone()
+    };
+    print_report(cli.quiet, &label, &report, started.elapsed().as_secs_f64());
+    if report.interrupted {
+        eprintln!("jj: interrupted: every open flow was flushed and the output closed cleanly");
     }
-    code
+    if failed_files > 0 {
+        if is_dir {
+            eprintln!(
+                "jj: {failed_files} of {} captures could not be read completely",
+                inputs.len()
+            );
+        }
+        return 1;
+    }
+    0
+}
+
+/// The captures of a directory (not recursive), sorted by name.
+fn capture_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng" | "cap")
+            )
+        })
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
@@ -803,6 +877,26 @@ fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
         notes.push(format!(
             "{} late packets of closed TCP connections",
             r.flows.late_after_close
+        ));
+    }
+    if r.defrag.fragments > 0 {
+        notes.push(format!(
+            "{} IP fragments → {} datagrams reassembled ({} timed out, {} incomplete at end, {} overlaps, {} bad)",
+            r.defrag.fragments,
+            r.reassembled_datagrams,
+            r.defrag.timed_out,
+            r.fragments_pending_at_end,
+            r.defrag.overlaps,
+            r.defrag.bad + r.defrag.too_big + r.defrag.dropped_over_memory
+        ));
+    }
+    let st = &r.flows.streams;
+    if st.retransmitted_bytes + st.ooo_segments + st.dropped_segments > 0
+        || r.flows.streams_with_gap > 0
+    {
+        notes.push(format!(
+            "TCP streams: {} retransmitted bytes, {} out-of-order segments, {} dropped segments, {} directions with a gap, {} truncated",
+            st.retransmitted_bytes, st.ooo_segments, st.dropped_segments, r.flows.streams_with_gap, r.flows.streams_truncated
         ));
     }
     if r.capture.header_anomalies > 0 {

@@ -5,6 +5,7 @@
 //! flow-table shards and run the extractors, and a writer thread merges their rows.
 //! Rows are ordered by (event packet index, first packet index) within fixed windows of
 //! `WINDOW_PACKETS` input packets, so the output is byte-identical for every thread count.
+use crate::reassembly::{Defrag, DefragConfig, DefragCounters};
 use crate::{
     cplugin::CExtractorInstance,
     flowtable::{
@@ -14,7 +15,7 @@ use crate::{
     loader::{ExtractorFactoryHandle, Plugins},
     rows::BatchBuilder,
 };
-use jj_decode::{decode, Decoded};
+use jj_decode::{anomaly, decode, decode_ip, Decoded};
 use jj_plugin_api::{
     abi_stable::std_types::{RSliceMut, RStr},
     ffi::{FfiCaptureSourceBox, FfiExtractorBox, FfiWriterBox},
@@ -188,6 +189,11 @@ pub struct RunReport {
     /// The capture stopped with this error (rows from the frames before it were written).
     pub capture_error: Option<String>,
     pub interrupted: bool,
+    /// IP fragment reassembly.
+    pub defrag: DefragCounters,
+    pub reassembled_datagrams: u64,
+    /// Datagrams still incomplete when their capture ended (their fragments never became packets).
+    pub fragments_pending_at_end: u64,
 }
 
 impl RunReport {
@@ -230,6 +236,17 @@ impl RunReport {
         f.packet_limit_splits += c.packet_limit_splits;
         f.late_after_close += c.late_after_close;
         f.peak_flows += c.peak_flows;
+        f.streams_with_gap += c.streams_with_gap;
+        f.streams_truncated += c.streams_truncated;
+        let (a, b) = (&mut f.streams, &c.streams);
+        a.retransmitted_bytes += b.retransmitted_bytes;
+        a.overlap_bytes += b.overlap_bytes;
+        a.conflicting_bytes += b.conflicting_bytes;
+        a.conflicting_segments += b.conflicting_segments;
+        a.ooo_segments += b.ooo_segments;
+        a.dropped_segments += b.dropped_segments;
+        a.dropped_bytes += b.dropped_bytes;
+        a.before_start_bytes += b.before_start_bytes;
     }
 }
 
@@ -293,16 +310,21 @@ struct Reader {
     capture: FfiCaptureSourceBox,
     batch: FrameBatch,
     decoded: Decoded,
+    inner: Decoded,
+    /// IP fragment reassembly (not in JoyfulJay compat mode, which has none).
+    defrag: Option<Defrag>,
     index: u64,
     clock: i64,
 }
 
 impl Reader {
-    fn new(capture: FfiCaptureSourceBox) -> Reader {
+    fn new(capture: FfiCaptureSourceBox, reassemble_ip: bool) -> Reader {
         Reader {
             capture,
             batch: FrameBatch::with_limits(WINDOW_PACKETS as u32, 8 << 20),
             decoded: Decoded::default(),
+            inner: Decoded::default(),
+            defrag: reassemble_ip.then(|| Defrag::new(DefragConfig::default())),
             index: 0,
             clock: i64::MIN,
         }
@@ -334,10 +356,33 @@ impl Reader {
                 self.clock = self.clock.max(fh.ts_ns);
                 let idx = self.index;
                 self.index += 1;
-                if self.decoded.ip_version != 0 {
-                    packet(idx, fh.ts_ns, fh.wire_len, &self.decoded, bytes);
+                let fragment = self.decoded.anomalies & anomaly::FRAGMENT != 0;
+                match (&mut self.defrag, fragment) {
+                    (Some(defrag), true) => {
+                        // Fragments become one packet when their datagram completes.
+                        if let Some(datagram) = defrag.push(fh.ts_ns, &self.decoded, bytes) {
+                            decode_ip(datagram, 0, &mut self.inner);
+                            let outer = &self.decoded;
+                            let inner = &mut self.inner;
+                            inner.has_eth = outer.has_eth;
+                            inner.src_mac = outer.src_mac;
+                            inner.dst_mac = outer.dst_mac;
+                            inner.eth_type = outer.eth_type;
+                            inner.vlan_id = outer.vlan_id;
+                            inner.anomalies |= outer.anomalies & !anomaly::FRAGMENT;
+                            report.reassembled_datagrams += 1;
+                            packet(idx, fh.ts_ns, datagram.len() as u32, &self.inner, datagram);
+                        }
+                    }
+                    _ if self.decoded.ip_version != 0 => {
+                        packet(idx, fh.ts_ns, fh.wire_len, &self.decoded, bytes);
+                    }
+                    _ => {}
                 }
                 if self.index % WINDOW_PACKETS == 0 {
+                    if let Some(d) = &mut self.defrag {
+                        d.expire(self.clock);
+                    }
                     window(self.index, self.clock);
                 }
             }
@@ -352,73 +397,142 @@ impl Reader {
             }
         }
         report.capture = self.capture.stats();
+        if let Some(d) = &self.defrag {
+            let c = d.counters();
+            report.fragments_pending_at_end += d.pending() as u64;
+            let t = &mut report.defrag;
+            t.fragments += c.fragments;
+            t.reassembled += c.reassembled;
+            t.timed_out += c.timed_out;
+            t.overlaps += c.overlaps;
+            t.duplicates += c.duplicates;
+            t.conflicting_overlaps += c.conflicting_overlaps;
+            t.dropped_over_memory += c.dropped_over_memory;
+            t.too_big += c.too_big;
+            t.bad += c.bad;
+            t.truncated += c.truncated;
+        }
     }
 }
 
-/// Runs one extraction end to end. Returns the report; `Err` only when nothing sensible
-/// could be produced (an extractor failed to start, the output failed).
+/// One output shared by the captures of a run (`jj extract DIR` feeds several files).
+pub struct Session<'p> {
+    plugins: &'p Plugins,
+    plan: &'p Plan,
+    cfg: &'p EngineConfig,
+    output: Output,
+    pub report: RunReport,
+}
+
+impl<'p> Session<'p> {
+    pub fn new(
+        plugins: &'p Plugins,
+        plan: &'p Plan,
+        writer: FfiWriterBox,
+        schema: &jj_plugin_api::Schema,
+        cfg: &'p EngineConfig,
+    ) -> Session<'p> {
+        Session {
+            plugins,
+            plan,
+            cfg,
+            output: Output {
+                writer,
+                builder: BatchBuilder::new(schema),
+                rows: 0,
+                error: None,
+            },
+            report: RunReport::default(),
+        }
+    }
+
+    /// Extracts every flow of one capture into the shared output. Flows never span
+    /// captures. `Err` only when the run cannot go on (an extractor failed to start);
+    /// a damaged capture ends with `report.capture_error` set and its rows written.
+    pub fn process(
+        &mut self,
+        capture: FfiCaptureSourceBox,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
+        // `threads` counts every busy thread: with N > 1 the calling thread reads and decodes
+        // and N - 1 workers track flows and extract (the writer thread mostly waits).
+        let threads = if self.cfg.compat_joyfuljay {
+            1
+        } else {
+            self.cfg.threads.clamp(1, LOGICAL_SHARDS + 1)
+        };
+        let workers = if threads == 1 { 1 } else { threads - 1 };
+        let mut extractions = Vec::new();
+        for _ in 0..workers {
+            extractions.push(Extraction::new(self.plugins, self.plan)?);
+        }
+        let mut reader = Reader::new(capture, !self.cfg.compat_joyfuljay);
+        self.report.capture_error = None;
+        if threads == 1 {
+            let ex = extractions.pop().expect("one extraction");
+            run_inline(
+                &mut reader,
+                ex,
+                &mut self.output,
+                self.cfg,
+                &mut self.report,
+                stop,
+            )
+        } else {
+            run_parallel(
+                &mut reader,
+                extractions,
+                &mut self.output,
+                self.cfg,
+                &mut self.report,
+                stop,
+            )
+        }
+    }
+
+    /// Flushes and finalises the output (or discards it on failure).
+    pub fn finish(mut self) -> Result<RunReport, String> {
+        self.output.finish(&mut self.report)?;
+        Ok(self.report)
+    }
+
+    pub fn abort(mut self) {
+        self.output.writer.abort();
+    }
+}
+
+/// Runs one capture end to end (a one-capture [`Session`]).
 pub fn run(
     plugins: &Plugins,
     plan: &Plan,
     capture: FfiCaptureSourceBox,
-    mut writer: FfiWriterBox,
+    writer: FfiWriterBox,
     schema: &jj_plugin_api::Schema,
     cfg: &EngineConfig,
     stop: &AtomicBool,
 ) -> Result<RunReport, String> {
-    // `threads` counts every busy thread: with N > 1 the calling thread reads and decodes
-    // and N - 1 workers track flows and extract (the writer thread mostly waits).
-    let threads = if cfg.compat_joyfuljay {
-        1
-    } else {
-        cfg.threads.clamp(1, LOGICAL_SHARDS + 1)
-    };
-    let workers = if threads == 1 { 1 } else { threads - 1 };
-    // Create every instance up front, so a failing extractor stops the run before output.
-    let mut extractions = Vec::new();
-    for _ in 0..workers {
-        match Extraction::new(plugins, plan) {
-            Ok(e) => extractions.push(e),
-            Err(e) => {
-                writer.abort();
-                return Err(e);
-            }
-        }
+    let mut session = Session::new(plugins, plan, writer, schema, cfg);
+    if let Err(e) = session.process(capture, stop) {
+        session.abort();
+        return Err(e);
     }
-    let output = Output {
-        writer,
-        builder: BatchBuilder::new(schema),
-        rows: 0,
-        error: None,
-    };
-    let mut report = RunReport::default();
-    let mut reader = Reader::new(capture);
-    if threads == 1 {
-        run_inline(
-            &mut reader,
-            extractions.pop().expect("one"),
-            output,
-            cfg,
-            &mut report,
-            stop,
-        )?;
-    } else {
-        run_parallel(&mut reader, extractions, output, cfg, &mut report, stop)?;
-    }
+    let capture_error = session.report.capture_error.clone();
+    let mut report = session.finish()?;
+    report.capture_error = capture_error;
     Ok(report)
 }
 
 fn run_inline(
     reader: &mut Reader,
     mut ex: Extraction<'_>,
-    mut output: Output,
+    output: &mut Output,
     cfg: &EngineConfig,
     report: &mut RunReport,
     stop: &AtomicBool,
 ) -> Result<(), String> {
     let table = std::cell::RefCell::new(FlowTable::new(cfg.flow.clone()));
     let ex_cell = std::cell::RefCell::new(&mut ex);
-    let out_cell = std::cell::RefCell::new(&mut output);
+    let out_cell = std::cell::RefCell::new(&mut *output);
     let compat = cfg.compat_joyfuljay;
     let mut ip_packets: u64 = 0;
     reader.run(
@@ -450,7 +564,7 @@ fn run_inline(
     output.push(rows);
     report.merge_flows(&table.counters);
     report.merge_failures(&ex.failures);
-    output.finish(report)
+    Ok(())
 }
 
 /// A window of packets for one worker.
@@ -477,7 +591,7 @@ impl WindowMsg {
 fn run_parallel(
     reader: &mut Reader,
     extractions: Vec<Extraction<'_>>,
-    mut output: Output,
+    output: &mut Output,
     cfg: &EngineConfig,
     report: &mut RunReport,
     stop: &AtomicBool,
@@ -526,23 +640,20 @@ fn run_parallel(
             }));
         }
         // The writer thread merges the workers' windows in order.
-        let writer = scope.spawn(move || {
-            loop {
-                let mut merged: Vec<(OrderKey, Vec<Value>)> = Vec::new();
-                let mut closed = 0;
-                for rx in &from_workers {
-                    match rx.recv() {
-                        Ok(rows) => merged.extend(rows),
-                        Err(_) => closed += 1,
-                    }
+        let writer = scope.spawn(move || loop {
+            let mut merged: Vec<(OrderKey, Vec<Value>)> = Vec::new();
+            let mut closed = 0;
+            for rx in &from_workers {
+                match rx.recv() {
+                    Ok(rows) => merged.extend(rows),
+                    Err(_) => closed += 1,
                 }
-                if closed == from_workers.len() {
-                    break;
-                }
-                merged.sort_unstable_by_key(|r| r.0);
-                output.push(merged);
             }
-            output
+            if closed == from_workers.len() {
+                break;
+            }
+            merged.sort_unstable_by_key(|r| r.0);
+            output.push(merged);
         });
 
         let fresh = || {
@@ -597,9 +708,9 @@ fn run_parallel(
             report.merge_flows(&counters);
             report.merge_failures(&failures);
         }
-        let output = writer
+        writer
             .join()
             .map_err(|_| "the writer thread panicked".to_string())?;
-        output.finish(report)
+        Ok(())
     })
 }

@@ -6,6 +6,7 @@
 //! expiry sweeps happen at fixed global packet indices with the global packet clock.
 //! So the set of flows, their packets and their order keys are the same for any
 //! number of worker threads.
+use crate::reassembly::{StreamCounters, TcpStream};
 use jj_decode::{Decoded, Layer};
 use jj_plugin_api::{
     flow_end, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD,
@@ -15,6 +16,8 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// Number of logical shards; workers own `shard % threads == worker`.
 pub const LOGICAL_SHARDS: usize = 16;
+/// Out-of-order bytes a stream direction may buffer while waiting for a hole to fill.
+pub const STREAM_OOO_LIMIT: u32 = 64 << 10;
 /// Expiry sweeps run after every window of this many packets (global index).
 pub const WINDOW_PACKETS: u64 = 4096;
 
@@ -150,6 +153,12 @@ pub struct FlowCounters {
     pub packet_limit_splits: u64,
     /// Packets of an already-closed and emitted TCP connection (counted, not turned into flows).
     pub late_after_close: u64,
+    /// TCP stream reassembly, summed over emitted flows.
+    pub streams: StreamCounters,
+    /// Stream directions that ended with a hole (missing segment).
+    pub streams_with_gap: u64,
+    /// Stream directions cut by the per-direction byte bound.
+    pub streams_truncated: u64,
     pub peak_flows: u64,
 }
 
@@ -171,6 +180,8 @@ pub struct Flow {
     pub payload: Vec<u8>,
     pub hdr_bytes: Vec<u8>,
     pub stored_dir: [u32; 2],
+    /// Reassembled TCP byte streams `[fwd, bwd]` (used only when requested).
+    pub streams: [TcpStream; 2],
     pub link: LinkInfo,
     pub anomalies: u32,
     fin_seen: [bool; 2],
@@ -200,8 +211,17 @@ impl Flow {
             packets: self.packets.as_slice().into(),
             payload: self.payload.as_slice().into(),
             hdr_bytes: self.hdr_bytes.as_slice().into(),
-            streams: [StreamView::default(), StreamView::default()],
+            streams: [stream_view(&self.streams[0]), stream_view(&self.streams[1])],
         }
+    }
+}
+
+fn stream_view(s: &TcpStream) -> StreamView<'_> {
+    StreamView {
+        bytes: s.bytes().into(),
+        gap: s.gap() as u8,
+        truncated: s.truncated() as u8,
+        _reserved: [0; 6],
     }
 }
 
@@ -356,6 +376,8 @@ impl FlowTable {
             f.payload.clear();
             f.hdr_bytes.clear();
             f.stored_dir = [0; 2];
+            f.streams[0].reset();
+            f.streams[1].reset();
             f.link = link;
             f.anomalies = 0;
             f.fin_seen = [false; 2];
@@ -376,6 +398,7 @@ impl FlowTable {
                 payload: Vec::new(),
                 hdr_bytes: Vec::new(),
                 stored_dir: [0; 2],
+                streams: [TcpStream::new(), TcpStream::new()],
                 link,
                 anomalies: 0,
                 fin_seen: [false; 2],
@@ -435,8 +458,27 @@ impl FlowTable {
                 }
             }
         }
+        if self.cfg.stream_bytes_per_direction > 0 && key.proto == 6 {
+            let c = &mut self.counters;
+            for st in &self.slots[slot as usize].streams {
+                let x = st.counters();
+                c.streams.retransmitted_bytes += x.retransmitted_bytes;
+                c.streams.overlap_bytes += x.overlap_bytes;
+                c.streams.conflicting_bytes += x.conflicting_bytes;
+                c.streams.conflicting_segments += x.conflicting_segments;
+                c.streams.ooo_segments += x.ooo_segments;
+                c.streams.dropped_segments += x.dropped_segments;
+                c.streams.dropped_bytes += x.dropped_bytes;
+                c.streams.before_start_bytes += x.before_start_bytes;
+                c.streams_with_gap += st.gap() as u64;
+                c.streams_truncated += st.truncated() as u64;
+            }
+        }
         // Keep big buffers from pinning memory after a huge flow.
         let f = &mut self.slots[slot as usize];
+        if f.streams.iter().any(|st| st.memory_bytes() > 16 << 10) {
+            f.streams = [TcpStream::new(), TcpStream::new()];
+        }
         if f.packets.capacity() > 4096 {
             f.packets = Vec::new();
             f.payload = Vec::new();
@@ -640,6 +682,21 @@ impl FlowTable {
                 stored = n as u32;
                 f.stored_dir[dir as usize] += stored;
             }
+        }
+        if self.cfg.stream_bytes_per_direction > 0 && d.protocol == 6 {
+            let start = d.payload_offset as usize;
+            let bytes = frame
+                .get(start..start + d.payload_captured as usize)
+                .unwrap_or(&[]);
+            let limit = self.cfg.stream_bytes_per_direction;
+            f.streams[dir as usize].push(
+                d.tcp_seq,
+                d.tcp_flags & 0x02 != 0,
+                d.tcp_flags & 0x01 != 0,
+                bytes,
+                limit,
+                limit.min(STREAM_OOO_LIMIT),
+            );
         }
         let opt_off = f.hdr_bytes.len() as u32;
         let mut opt_len = 0u8;

@@ -10,5 +10,7 @@ pub mod cplugin;
 pub mod engine;
 pub mod flowtable;
 pub mod loader;
+pub mod reassembly;
 pub mod rows;
 pub mod schema;
+pub mod signals;
