@@ -56,6 +56,10 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Packets, duration, rate and a protocol histogram of a capture.
+    Info { input: String },
+    /// Version, loaded plugins, output formats and whether live capture is available.
+    Status,
     /// Benchmark floor: read the capture through its capture plugin and decode every
     /// frame's headers, with no flow tracking (used by `cargo bench -p jj`).
     #[command(hide = true)]
@@ -253,6 +257,8 @@ pub fn main() -> i32 {
         Command::Profiles { action } => cmd_profiles(&cli, &plugins, action),
         Command::Extract(args) => cmd_extract(&cli, &plugins, args),
         Command::DecodeOnly { input } => cmd_decode_only(&plugins, input),
+        Command::Info { input } => cmd_info(&plugins, input),
+        Command::Status => cmd_status(&plugins),
     }
 }
 
@@ -328,6 +334,136 @@ fn cmd_decode_only(plugins: &Plugins, input: &str) -> i32 {
     }
     let secs = started.elapsed().as_secs_f64();
     println!("frames={frames} bytes={bytes} ip={ip} checksum={ports} seconds={secs:.6}");
+    0
+}
+
+fn protocol_name(p: u8) -> String {
+    match p {
+        1 => "ICMP".into(),
+        2 => "IGMP".into(),
+        6 => "TCP".into(),
+        17 => "UDP".into(),
+        41 => "IPv6-in-IP".into(),
+        47 => "GRE".into(),
+        50 => "ESP".into(),
+        51 => "AH".into(),
+        58 => "ICMPv6".into(),
+        132 => "SCTP".into(),
+        n => format!("proto {n}"),
+    }
+}
+
+fn cmd_info(plugins: &Plugins, input: &str) -> i32 {
+    let mut capture = match open_capture(plugins, input, None, &Options::new()) {
+        Ok(c) => c,
+        Err((code, msg)) => {
+            eprintln!("jj: {msg}");
+            return code;
+        }
+    };
+    let mut batch = jj_plugin_api::FrameBatch::with_limits(4096, 8 << 20);
+    let mut d = jj_decode::Decoded::default();
+    let (mut frames, mut bytes, mut first, mut last) = (0u64, 0u64, i64::MAX, i64::MIN);
+    let mut protos: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut links: std::collections::BTreeMap<u32, u64> = Default::default();
+    let mut error = None;
+    loop {
+        batch.clear();
+        let status = capture.next_batch(&mut batch).into_result();
+        for fh in batch.frames.iter() {
+            jj_decode::decode(fh.linktype, batch.bytes_of(fh), fh.wire_len, &mut d);
+            frames += 1;
+            bytes += fh.wire_len as u64;
+            first = first.min(fh.ts_ns);
+            last = last.max(fh.ts_ns);
+            *links.entry(fh.linktype).or_default() += 1;
+            let name = if d.ip_version == 0 {
+                "not IP".to_string()
+            } else {
+                format!("IPv{} {}", d.ip_version, protocol_name(d.protocol))
+            };
+            *protos.entry(name).or_default() += 1;
+        }
+        match status {
+            Ok(jj_plugin_api::BatchStatus::End) => break,
+            Ok(_) => {}
+            Err(e) => {
+                error = Some(e.message.to_string());
+                break;
+            }
+        }
+    }
+    let secs = if frames > 1 {
+        (last - first) as f64 / 1e9
+    } else {
+        0.0
+    };
+    println!("file:      {input}");
+    println!("packets:   {frames}");
+    println!("bytes:     {bytes} (on the wire)");
+    println!("duration:  {secs:.6} s");
+    if secs > 0.0 {
+        println!(
+            "rate:      {:.1} packets/s, {:.1} bit/s",
+            frames as f64 / secs,
+            bytes as f64 * 8.0 / secs
+        );
+    }
+    let links: Vec<String> = links.iter().map(|(l, n)| format!("{l} ({n})")).collect();
+    println!("linktypes: {}", links.join(", "));
+    println!("protocols:");
+    let mut list: Vec<(String, u64)> = protos.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (name, n) in list {
+        println!(
+            "  {name:<18} {n:>10}  {:>5.1}%",
+            n as f64 * 100.0 / frames.max(1) as f64
+        );
+    }
+    if let Some(e) = error {
+        eprintln!("jj: {input}: {e}");
+        return 1;
+    }
+    0
+}
+
+fn cmd_status(plugins: &Plugins) -> i32 {
+    println!(
+        "jj {} (plugin-api {})",
+        env!("CARGO_PKG_VERSION"),
+        jj_plugin_api::API_VERSION
+    );
+    println!(
+        "platform: {}-{}",
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    );
+    println!(
+        "plugins: {} libraries, {} capture, {} extractor, {} writer components ({} files skipped)",
+        plugins.libraries.len(),
+        plugins.captures.len(),
+        plugins.extractors.len(),
+        plugins.writers.len(),
+        plugins.rejected.len()
+    );
+    let mut formats: Vec<String> = plugins
+        .writers
+        .iter()
+        .flat_map(|w| w.factory.formats().into_iter().map(|f| f.name.to_string()))
+        .collect();
+    formats.sort();
+    println!("output formats: {}", formats.join(", "));
+    let live: Vec<&str> = plugins
+        .captures
+        .iter()
+        .filter(|c| c.description.contains("live"))
+        .map(|c| c.name.as_str())
+        .collect();
+    if live.is_empty() {
+        println!("live capture: not available (no live capture plugin loaded)");
+    } else {
+        println!("live capture: available via {}", live.join(", "));
+    }
     0
 }
 
