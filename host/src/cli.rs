@@ -44,6 +44,9 @@ pub struct Cli {
 pub enum Command {
     /// Extract one feature row per flow from a capture.
     Extract(ExtractArgs),
+    /// Capture live from an interface and extract flows as they end (needs a live capture
+    /// plugin, e.g. jj-capture-pcap, and capture privileges).
+    Live(LiveArgs),
     /// List the loaded plugin libraries and their components.
     Plugins,
     /// List every feature of the loaded extractors, grouped.
@@ -90,8 +93,32 @@ pub enum SchemaFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct ExtractArgs {
-    /// Capture file (pcap or pcapng) or other source a capture plugin accepts.
+    /// Capture file (pcap, pcapng), a directory of captures, or another source a capture
+    /// plugin accepts.
     pub input: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LiveArgs {
+    /// Interface to capture on (e.g. `lo`, `eth0`).
+    pub interface: String,
+    /// Stop after this many seconds (default: until Ctrl-C / SIGTERM).
+    #[arg(short, long, value_name = "S")]
+    pub duration: Option<f64>,
+    /// BPF capture filter, e.g. `tcp port 443`.
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Also write every captured frame to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pub save_pcap: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CommonArgs {
     /// Output path, or `-` for stdout (default).
     #[arg(short, long)]
     pub output: Option<String>,
@@ -163,7 +190,7 @@ pub struct ExtractArgs {
     pub capture: Option<String>,
 }
 
-impl ExtractArgs {
+impl CommonArgs {
     /// The flags as a config layer (only what was given).
     fn as_config(&self) -> RunConfig {
         let flag = |b: bool| if b { Some(true) } else { None };
@@ -255,7 +282,10 @@ pub fn main() -> i32 {
             write_text(output.as_deref(), &text)
         }
         Command::Profiles { action } => cmd_profiles(&cli, &plugins, action),
-        Command::Extract(args) => cmd_extract(&cli, &plugins, args),
+        Command::Extract(args) => cmd_extract(&cli, &plugins, &args.input, &args.common, None),
+        Command::Live(args) => {
+            cmd_extract(&cli, &plugins, &args.interface, &args.common, Some(args))
+        }
         Command::DecodeOnly { input } => cmd_decode_only(&plugins, input),
         Command::Info { input } => cmd_info(&plugins, input),
         Command::Status => cmd_status(&plugins),
@@ -679,7 +709,13 @@ fn pick_format(cfg: &RunConfig, output: &str) -> String {
     }
 }
 
-fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
+fn cmd_extract(
+    cli: &Cli,
+    plugins: &Plugins,
+    input: &str,
+    args: &CommonArgs,
+    live: Option<&LiveArgs>,
+) -> i32 {
     let started = Instant::now();
     let file_cfg = match &args.config {
         Some(path) => match RunConfig::from_file(path) {
@@ -696,7 +732,22 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
         eprintln!("jj: {e}");
         return 2;
     }
-    let options = cfg.plugin_options();
+    let mut options = cfg.plugin_options();
+    if let Some(l) = live {
+        options.set("live", "true");
+        if let Some(f) = &l.filter {
+            options.set("filter", f);
+        }
+        if let Some(p) = &l.save_pcap {
+            options.set("save_pcap", p);
+        }
+        if let Some(d) = l.duration {
+            if !(d > 0.0 && d.is_finite()) {
+                eprintln!("jj: --duration must be > 0 seconds (got {d})");
+                return 2;
+            }
+        }
+    }
     let cat = catalog(cli, plugins, &options);
     if !cat.option_errors.is_empty() {
         for e in &cat.option_errors {
@@ -783,29 +834,29 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
     let schema = schema_of(columns);
 
     // inputs: one capture, or every capture of a directory in sorted order
-    let is_dir = Path::new(&args.input).is_dir();
+    let is_dir = live.is_none() && Path::new(input).is_dir();
     let inputs = if is_dir {
-        match capture_files(Path::new(&args.input)) {
+        match capture_files(Path::new(input)) {
             Ok(files) if !files.is_empty() => files,
             Ok(_) => {
                 eprintln!(
                     "jj: {}: no .pcap, .pcapng or .cap files in this directory",
-                    args.input
+                    input
                 );
                 return 2;
             }
             Err(e) => {
-                eprintln!("jj: {}: {e}", args.input);
+                eprintln!("jj: {}: {e}", input);
                 return 2;
             }
         }
     } else {
-        vec![args.input.clone()]
+        vec![input.to_string()]
     };
     // A single input is opened before the output, so a bad input leaves no output behind.
     let mut first_capture = None;
     if !is_dir {
-        match open_capture(plugins, &args.input, cfg.capture.as_deref(), &options) {
+        match open_capture(plugins, input, cfg.capture.as_deref(), &options) {
             Ok(c) => first_capture = Some(c),
             Err((code, msg)) => {
                 eprintln!("jj: {msg}");
@@ -878,8 +929,15 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
         },
         threads,
         compat_joyfuljay: compat,
+        live: live.is_some(),
     };
     let stop = crate::signals::stop_flag();
+    if let Some(d) = live.and_then(|l| l.duration) {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs_f64(d));
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
     let mut session = engine::Session::new(plugins, &plan, writer, &schema, &engine_cfg);
     let mut failed_files = 0usize;
     for input in &inputs {
@@ -919,12 +977,19 @@ fn cmd_extract(cli: &Cli, plugins: &Plugins, args: &ExtractArgs) -> i32 {
         }
     };
     let label = if is_dir {
-        format!("{} ({} captures)", args.input, inputs.len())
+        format!("{} ({} captures)", input, inputs.len())
     } else {
-        args.input.clone()
+        input.to_string()
     };
     print_report(cli.quiet, &label, &report, started.elapsed().as_secs_f64());
-    if report.interrupted {
+    if let Some(l) = live {
+        let c = &report.capture;
+        eprintln!(
+            "jj: {}: {} frames captured, {} dropped by the kernel, {} dropped by the interface",
+            l.interface, c.frames, c.kernel_drops, c.iface_drops
+        );
+    }
+    if report.interrupted && live.is_none() {
         eprintln!("jj: interrupted: every open flow was flushed and the output closed cleanly");
     }
     if failed_files > 0 {

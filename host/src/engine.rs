@@ -165,6 +165,19 @@ pub struct EngineConfig {
     /// JoyfulJay compat: its flow table and expiry cadence; always runs on one thread
     /// (its expiry points depend on the global packet sequence).
     pub compat_joyfuljay: bool,
+    /// Live source: the flow clock also advances with the wall clock, so flows expire
+    /// even when no packets arrive (sweeps at least every `LIVE_SWEEP_NS`).
+    pub live: bool,
+}
+
+/// Live capture: wall-clock sweep interval.
+pub const LIVE_SWEEP_NS: i64 = 1_000_000_000;
+
+fn wall_clock_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 /// JoyfulJay checks idle flows only when its packet counter is a multiple of this.
@@ -315,6 +328,8 @@ struct Reader {
     defrag: Option<Defrag>,
     index: u64,
     clock: i64,
+    live: bool,
+    last_live_sweep: i64,
 }
 
 impl Reader {
@@ -327,6 +342,8 @@ impl Reader {
             defrag: reassemble_ip.then(|| Defrag::new(DefragConfig::default())),
             index: 0,
             clock: i64::MIN,
+            live: false,
+            last_live_sweep: 0,
         }
     }
 
@@ -387,6 +404,14 @@ impl Reader {
                 }
             }
             self.batch.frames = frames;
+            if self.live {
+                let now = wall_clock_ns();
+                if now - self.last_live_sweep >= LIVE_SWEEP_NS {
+                    self.last_live_sweep = now;
+                    self.clock = self.clock.max(now);
+                    window(self.index, self.clock);
+                }
+            }
             match status {
                 Ok(BatchStatus::Frames) | Ok(BatchStatus::Idle) => {}
                 Ok(BatchStatus::End) => break,
@@ -467,6 +492,7 @@ impl<'p> Session<'p> {
             extractions.push(Extraction::new(self.plugins, self.plan)?);
         }
         let mut reader = Reader::new(capture, !self.cfg.compat_joyfuljay);
+        reader.live = self.cfg.live;
         self.report.capture_error = None;
         if threads == 1 {
             let ex = extractions.pop().expect("one extraction");
