@@ -224,6 +224,32 @@ impl RunReport {
         }
     }
 
+    /// Adds a worker's part (only one worker counts frames, anomalies and fragments).
+    fn absorb(&mut self, p: RunReport) {
+        self.frames += p.frames;
+        self.bytes += p.bytes;
+        self.ip_packets += p.ip_packets;
+        self.not_ip += p.not_ip;
+        for (a, b) in self.anomalies.iter_mut().zip(p.anomalies) {
+            *a += b;
+        }
+        self.merge_flows(&p.flows);
+        self.merge_failures(&p.extractor_failures);
+        self.reassembled_datagrams += p.reassembled_datagrams;
+        self.fragments_pending_at_end += p.fragments_pending_at_end;
+        let (t, c) = (&mut self.defrag, p.defrag);
+        t.fragments += c.fragments;
+        t.reassembled += c.reassembled;
+        t.timed_out += c.timed_out;
+        t.overlaps += c.overlaps;
+        t.duplicates += c.duplicates;
+        t.conflicting_overlaps += c.conflicting_overlaps;
+        t.dropped_over_memory += c.dropped_over_memory;
+        t.too_big += c.too_big;
+        t.bad += c.bad;
+        t.truncated += c.truncated;
+    }
+
     fn merge_failures(&mut self, f: &[ExtractorFailures]) {
         if self.extractor_failures.is_empty() {
             self.extractor_failures = f.to_vec();
@@ -318,111 +344,146 @@ impl Output {
     }
 }
 
-/// The capture side: pulls batches, decodes, hands packets on.
-struct Reader {
-    capture: FfiCaptureSourceBox,
-    batch: FrameBatch,
+/// Decodes frames and feeds one flow table: the per-thread half of the pipeline.
+///
+/// Every worker sees every frame (decoding is cheap next to reading), counts the same
+/// global frame indices and so runs expiry sweeps at the same points, but adds to its
+/// flow table only the packets of its logical shards.
+struct FrameProcessor {
     decoded: Decoded,
     inner: Decoded,
     /// IP fragment reassembly (not in JoyfulJay compat mode, which has none).
     defrag: Option<Defrag>,
     index: u64,
     clock: i64,
-    live: bool,
-    last_live_sweep: i64,
+    /// (this worker, number of workers).
+    shard: (usize, usize),
+    /// Whether this processor's frame and anomaly counts go into the report (one does).
+    counting: bool,
+    compat: bool,
+    ip_packets: u64,
 }
 
-impl Reader {
-    fn new(capture: FfiCaptureSourceBox, reassemble_ip: bool) -> Reader {
-        Reader {
-            capture,
-            batch: FrameBatch::with_limits(WINDOW_PACKETS as u32, 8 << 20),
+type Rows = Vec<(OrderKey, Vec<Value>)>;
+
+impl FrameProcessor {
+    fn new(shard: (usize, usize), counting: bool, cfg: &EngineConfig) -> FrameProcessor {
+        FrameProcessor {
             decoded: Decoded::default(),
             inner: Decoded::default(),
-            defrag: reassemble_ip.then(|| Defrag::new(DefragConfig::default())),
+            defrag: (!cfg.compat_joyfuljay).then(|| Defrag::new(DefragConfig::default())),
             index: 0,
             clock: i64::MIN,
-            live: false,
-            last_live_sweep: 0,
+            shard,
+            counting,
+            compat: cfg.compat_joyfuljay,
+            ip_packets: 0,
         }
     }
 
-    /// Runs the capture to its end, calling `packet` for every IP packet and `window` at
-    /// every window boundary (global index multiple of `WINDOW_PACKETS`).
-    fn run(
+    fn mine(&self, d: &Decoded) -> bool {
+        self.shard.1 == 1 || FlowKey::of(d).logical_shard() % self.shard.1 == self.shard.0
+    }
+
+    /// Processes one batch; `rows` receives the finished rows at every window boundary.
+    fn process(
         &mut self,
+        batch: &FrameBatch,
+        table: &mut FlowTable,
+        ex: &mut Extraction<'_>,
         report: &mut RunReport,
-        stop: &AtomicBool,
-        mut packet: impl FnMut(u64, i64, u32, &Decoded, &[u8]),
-        mut window: impl FnMut(u64, i64),
+        rows: &mut dyn FnMut(Rows),
     ) {
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                report.interrupted = true;
-                break;
-            }
-            self.batch.clear();
-            let status = self.capture.next_batch(&mut self.batch).into_result();
-            let frames = std::mem::take(&mut self.batch.frames);
-            for fh in frames.iter() {
-                let bytes = self.batch.bytes_of(fh);
+        for fh in batch.frames.iter() {
+            let bytes = batch.bytes_of(fh);
+            decode(fh.linktype, bytes, fh.wire_len, &mut self.decoded);
+            if self.counting {
                 report.frames += 1;
                 report.bytes += fh.caplen as u64;
-                decode(fh.linktype, bytes, fh.wire_len, &mut self.decoded);
                 report.count_decoded(&self.decoded);
-                self.clock = self.clock.max(fh.ts_ns);
-                let idx = self.index;
-                self.index += 1;
-                let fragment = self.decoded.anomalies & anomaly::FRAGMENT != 0;
-                match (&mut self.defrag, fragment) {
-                    (Some(defrag), true) => {
-                        // Fragments become one packet when their datagram completes.
-                        if let Some(datagram) = defrag.push(fh.ts_ns, &self.decoded, bytes) {
-                            decode_ip(datagram, 0, &mut self.inner);
-                            let outer = &self.decoded;
-                            let inner = &mut self.inner;
-                            inner.has_eth = outer.has_eth;
-                            inner.src_mac = outer.src_mac;
-                            inner.dst_mac = outer.dst_mac;
-                            inner.eth_type = outer.eth_type;
-                            inner.vlan_id = outer.vlan_id;
-                            inner.anomalies |= outer.anomalies & !anomaly::FRAGMENT;
+            }
+            self.clock = self.clock.max(fh.ts_ns);
+            let idx = self.index;
+            self.index += 1;
+            let fragment = self.decoded.anomalies & anomaly::FRAGMENT != 0;
+            match (&mut self.defrag, fragment) {
+                (Some(defrag), true) => {
+                    // Fragments become one packet when their datagram completes.
+                    if let Some(datagram) = defrag.push(fh.ts_ns, &self.decoded, bytes) {
+                        decode_ip(datagram, 0, &mut self.inner);
+                        let outer = &self.decoded;
+                        let inner = &mut self.inner;
+                        inner.has_eth = outer.has_eth;
+                        inner.src_mac = outer.src_mac;
+                        inner.dst_mac = outer.dst_mac;
+                        inner.eth_type = outer.eth_type;
+                        inner.vlan_id = outer.vlan_id;
+                        inner.anomalies |= outer.anomalies & !anomaly::FRAGMENT;
+                        if self.counting {
                             report.reassembled_datagrams += 1;
-                            packet(idx, fh.ts_ns, datagram.len() as u32, &self.inner, datagram);
+                        }
+                        let d = &self.inner;
+                        if self.shard.1 == 1
+                            || FlowKey::of(d).logical_shard() % self.shard.1 == self.shard.0
+                        {
+                            table.add(idx, fh.ts_ns, datagram.len() as u32, d, datagram, ex);
                         }
                     }
-                    _ if self.decoded.ip_version != 0 => {
-                        packet(idx, fh.ts_ns, fh.wire_len, &self.decoded, bytes);
+                }
+                _ if self.decoded.ip_version != 0 => {
+                    if self.mine(&self.decoded) {
+                        table.add(idx, fh.ts_ns, fh.wire_len, &self.decoded, bytes, ex);
                     }
-                    _ => {}
-                }
-                if self.index % WINDOW_PACKETS == 0 {
-                    if let Some(d) = &mut self.defrag {
-                        d.expire(self.clock);
+                    if self.compat {
+                        self.ip_packets += 1;
+                        if self.ip_packets % COMPAT_EXPIRY_EVERY == 0 {
+                            table.sweep_compat(idx, fh.ts_ns, ex);
+                        }
                     }
-                    window(self.index, self.clock);
                 }
+                _ => {}
             }
-            self.batch.frames = frames;
-            if self.live {
-                let now = wall_clock_ns();
-                if now - self.last_live_sweep >= LIVE_SWEEP_NS {
-                    self.last_live_sweep = now;
-                    self.clock = self.clock.max(now);
-                    window(self.index, self.clock);
+            if self.index % WINDOW_PACKETS == 0 {
+                if let Some(d) = &mut self.defrag {
+                    d.expire(self.clock);
                 }
-            }
-            match status {
-                Ok(BatchStatus::Frames) | Ok(BatchStatus::Idle) => {}
-                Ok(BatchStatus::End) => break,
-                Err(e) => {
-                    report.capture_error = Some(e.message.to_string());
-                    break;
+                if !self.compat {
+                    table.sweep(self.index, self.clock, ex);
                 }
+                rows(ex.take_rows());
             }
         }
-        report.capture = self.capture.stats();
-        if let Some(d) = &self.defrag {
+    }
+
+    /// Live capture: the clock also follows the wall clock, so idle flows expire.
+    fn tick(
+        &mut self,
+        now: i64,
+        table: &mut FlowTable,
+        ex: &mut Extraction<'_>,
+        rows: &mut dyn FnMut(Rows),
+    ) {
+        self.clock = self.clock.max(now);
+        if let Some(d) = &mut self.defrag {
+            d.expire(self.clock);
+        }
+        table.sweep(self.index, self.clock, ex);
+        rows(ex.take_rows());
+    }
+
+    /// End of input: every remaining flow.
+    fn finish(
+        &mut self,
+        table: &mut FlowTable,
+        ex: &mut Extraction<'_>,
+        report: &mut RunReport,
+        rows: &mut dyn FnMut(Rows),
+    ) {
+        table.flush(ex);
+        rows(ex.take_rows());
+        report.merge_flows(&table.counters);
+        report.merge_failures(&ex.failures);
+        if let (true, Some(d)) = (self.counting, &self.defrag) {
             let c = d.counters();
             report.fragments_pending_at_end += d.pending() as u64;
             let t = &mut report.defrag;
@@ -438,6 +499,44 @@ impl Reader {
             t.truncated += c.truncated;
         }
     }
+}
+
+/// Pulls the next batch; `Ok(false)` at the end of the source.
+fn pull(capture: &mut FfiCaptureSourceBox, batch: &mut FrameBatch, report: &mut RunReport) -> bool {
+    batch.clear();
+    match capture.next_batch(batch).into_result() {
+        Ok(BatchStatus::Frames) | Ok(BatchStatus::Idle) => true,
+        Ok(BatchStatus::End) => false,
+        Err(e) => {
+            report.capture_error = Some(e.message.to_string());
+            false
+        }
+    }
+}
+
+/// Live sources: wall-clock ticks at most every `LIVE_SWEEP_NS`.
+struct LiveTicker {
+    live: bool,
+    last: i64,
+}
+
+impl LiveTicker {
+    fn tick(&mut self) -> Option<i64> {
+        if !self.live {
+            return None;
+        }
+        let now = wall_clock_ns();
+        if now - self.last >= LIVE_SWEEP_NS {
+            self.last = now;
+            Some(now)
+        } else {
+            None
+        }
+    }
+}
+
+fn new_batch() -> FrameBatch {
+    FrameBatch::with_limits(WINDOW_PACKETS as u32, 8 << 20)
 }
 
 /// One output shared by the captures of a run (`jj extract DIR` feeds several files).
@@ -491,13 +590,11 @@ impl<'p> Session<'p> {
         for _ in 0..workers {
             extractions.push(Extraction::new(self.plugins, self.plan)?);
         }
-        let mut reader = Reader::new(capture, !self.cfg.compat_joyfuljay);
-        reader.live = self.cfg.live;
         self.report.capture_error = None;
-        if threads == 1 {
+        let res = if threads == 1 {
             let ex = extractions.pop().expect("one extraction");
             run_inline(
-                &mut reader,
+                capture,
                 ex,
                 &mut self.output,
                 self.cfg,
@@ -506,14 +603,15 @@ impl<'p> Session<'p> {
             )
         } else {
             run_parallel(
-                &mut reader,
+                capture,
                 extractions,
                 &mut self.output,
                 self.cfg,
                 &mut self.report,
                 stop,
             )
-        }
+        };
+        res
     }
 
     /// Flushes and finalises the output (or discards it on failure).
@@ -549,125 +647,97 @@ pub fn run(
 }
 
 fn run_inline(
-    reader: &mut Reader,
+    mut capture: FfiCaptureSourceBox,
     mut ex: Extraction<'_>,
     output: &mut Output,
     cfg: &EngineConfig,
     report: &mut RunReport,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let table = std::cell::RefCell::new(FlowTable::new(cfg.flow.clone()));
-    let ex_cell = std::cell::RefCell::new(&mut ex);
-    let out_cell = std::cell::RefCell::new(&mut *output);
-    let compat = cfg.compat_joyfuljay;
-    let mut ip_packets: u64 = 0;
-    reader.run(
-        report,
-        stop,
-        |idx, ts, wire, d, frame| {
-            let mut ex = ex_cell.borrow_mut();
-            let mut t = table.borrow_mut();
-            t.add(idx, ts, wire, d, frame, &mut **ex);
-            if compat {
-                ip_packets += 1;
-                if ip_packets % COMPAT_EXPIRY_EVERY == 0 {
-                    t.sweep_compat(idx, ts, &mut **ex);
-                }
-            }
-        },
-        |idx, clock| {
-            let mut ex = ex_cell.borrow_mut();
-            if !compat {
-                table.borrow_mut().sweep(idx, clock, &mut **ex);
-            }
-            let rows = ex.take_rows();
-            out_cell.borrow_mut().push(rows);
-        },
-    );
-    let mut table = table.into_inner();
-    table.flush(&mut ex);
-    let rows = ex.take_rows();
-    output.push(rows);
-    report.merge_flows(&table.counters);
-    report.merge_failures(&ex.failures);
+    let mut table = FlowTable::new(cfg.flow.clone());
+    let mut proc = FrameProcessor::new((0, 1), true, cfg);
+    let mut batch = new_batch();
+    let mut ticker = LiveTicker {
+        live: cfg.live,
+        last: 0,
+    };
+    let mut emit = |rows: Rows| output.push(rows);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            report.interrupted = true;
+            break;
+        }
+        let more = pull(&mut capture, &mut batch, report);
+        proc.process(&batch, &mut table, &mut ex, report, &mut emit);
+        if let Some(now) = ticker.tick() {
+            proc.tick(now, &mut table, &mut ex, &mut emit);
+        }
+        if !more {
+            break;
+        }
+    }
+    proc.finish(&mut table, &mut ex, report, &mut emit);
+    report.capture = capture.stats();
     Ok(())
 }
 
-/// A window of packets for one worker.
-struct WindowMsg {
-    packets: Vec<(u64, i64, u32, Decoded, u32, u32)>,
-    arena: Vec<u8>,
-    end_index: u64,
-    clock: i64,
-    eof: bool,
-}
-
-impl WindowMsg {
-    fn new() -> WindowMsg {
-        WindowMsg {
-            packets: Vec::new(),
-            arena: Vec::new(),
-            end_index: 0,
-            clock: 0,
-            eof: false,
-        }
-    }
+/// What the reading thread sends to every worker.
+enum WorkerMsg {
+    Batch(std::sync::Arc<FrameBatch>, Option<i64>),
+    End,
 }
 
 fn run_parallel(
-    reader: &mut Reader,
+    mut capture: FfiCaptureSourceBox,
     extractions: Vec<Extraction<'_>>,
     output: &mut Output,
     cfg: &EngineConfig,
     report: &mut RunReport,
     stop: &AtomicBool,
 ) -> Result<(), String> {
+    use std::sync::Arc;
     let n = extractions.len();
-    let keep_bytes = cfg.flow.payload_bytes_per_packet > 0
-        || cfg.flow.tcp_option_bytes
-        || cfg.flow.stream_bytes_per_direction > 0;
-    // Window buffers go back to the reader once a worker is done with them, so the
-    // steady state allocates nothing per window.
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<WindowMsg>();
+    // The last worker done with a batch hands it back for reuse.
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<FrameBatch>();
     std::thread::scope(|scope| {
-        let mut to_workers: Vec<SyncSender<WindowMsg>> = Vec::new();
-        let mut from_workers: Vec<Receiver<Vec<(OrderKey, Vec<Value>)>>> = Vec::new();
+        let mut to_workers: Vec<SyncSender<WorkerMsg>> = Vec::new();
+        let mut from_workers: Vec<Receiver<Rows>> = Vec::new();
         let mut handles = Vec::new();
-        for mut ex in extractions {
-            let (tx, rx) = sync_channel::<WindowMsg>(4);
-            let (rtx, rrx) = sync_channel::<Vec<(OrderKey, Vec<Value>)>>(8);
+        for (w, mut ex) in extractions.into_iter().enumerate() {
+            let (tx, rx) = sync_channel::<WorkerMsg>(4);
+            let (rtx, rrx) = sync_channel::<Rows>(8);
             to_workers.push(tx);
             from_workers.push(rrx);
-            let flow_cfg = cfg.flow.clone();
             let recycle = recycle_tx.clone();
             handles.push(scope.spawn(move || {
-                let mut table = FlowTable::new(flow_cfg);
-                for mut msg in rx {
-                    for &(idx, ts, wire, ref d, off, len) in &msg.packets {
-                        let frame = msg
-                            .arena
-                            .get(off as usize..(off + len) as usize)
-                            .unwrap_or(&[]);
-                        table.add(idx, ts, wire, d, frame, &mut ex);
+                let mut table = FlowTable::new(cfg.flow.clone());
+                let mut proc = FrameProcessor::new((w, n), w == 0, cfg);
+                let mut part = RunReport::default();
+                let mut emit = |rows: Rows| {
+                    let _ = rtx.send(rows);
+                };
+                for msg in rx {
+                    match msg {
+                        WorkerMsg::Batch(batch, tick) => {
+                            proc.process(&batch, &mut table, &mut ex, &mut part, &mut emit);
+                            if let Ok(b) = Arc::try_unwrap(batch) {
+                                let _ = recycle.send(b);
+                            }
+                            if let Some(now) = tick {
+                                proc.tick(now, &mut table, &mut ex, &mut emit);
+                            }
+                        }
+                        WorkerMsg::End => break,
                     }
-                    if msg.eof {
-                        table.flush(&mut ex);
-                    } else {
-                        table.sweep(msg.end_index, msg.clock, &mut ex);
-                    }
-                    if rtx.send(ex.take_rows()).is_err() {
-                        break;
-                    }
-                    msg.packets.clear();
-                    msg.arena.clear();
-                    let _ = recycle.send(msg);
                 }
-                (table.counters, ex.failures)
+                proc.finish(&mut table, &mut ex, &mut part, &mut emit);
+                part
             }));
         }
-        // The writer thread merges the workers' windows in order.
+        // The writer thread merges the workers' windows in order: every worker emits the
+        // same number of windows (same frame indices, same ticks, one final flush).
         let writer = scope.spawn(move || loop {
-            let mut merged: Vec<(OrderKey, Vec<Value>)> = Vec::new();
+            let mut merged: Rows = Vec::new();
             let mut closed = 0;
             for rx in &from_workers {
                 match rx.recv() {
@@ -682,61 +752,43 @@ fn run_parallel(
             output.push(merged);
         });
 
-        let fresh = || {
-            recycle_rx.try_recv().unwrap_or_else(|_| {
-                let mut m = WindowMsg::new();
-                m.packets.reserve(WINDOW_PACKETS as usize / n + 64);
-                m
-            })
+        // This thread only reads: batches are shared with every worker and reused once
+        // all of them are done with one.
+        let mut ticker = LiveTicker {
+            live: cfg.live,
+            last: 0,
         };
-        let mut pending: Vec<WindowMsg> = (0..n).map(|_| fresh()).collect();
-        let send_all = |pending: &mut Vec<WindowMsg>, end_index: u64, clock: i64, eof: bool| {
-            for (w, tx) in to_workers.iter().enumerate() {
-                let mut msg = std::mem::replace(&mut pending[w], fresh());
-                msg.end_index = end_index;
-                msg.clock = clock;
-                msg.eof = eof;
-                let _ = tx.send(msg);
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                report.interrupted = true;
+                break;
             }
-        };
-        let pending_cell = std::cell::RefCell::new(&mut pending);
-        reader.run(
-            report,
-            stop,
-            |idx, ts, wire, d, frame| {
-                let w = if n == 1 {
-                    0
-                } else {
-                    FlowKey::of(d).logical_shard() % n
-                };
-                let mut p = pending_cell.borrow_mut();
-                let msg = &mut p[w];
-                let (off, len) = if keep_bytes {
-                    let off = msg.arena.len() as u32;
-                    msg.arena.extend_from_slice(frame);
-                    (off, frame.len() as u32)
-                } else {
-                    (0, 0)
-                };
-                msg.packets.push((idx, ts, wire, *d, off, len));
-            },
-            |end_index, clock| {
-                let mut p = pending_cell.borrow_mut();
-                send_all(&mut p, end_index, clock, false);
-            },
-        );
-        send_all(&mut pending, u64::MAX, i64::MAX, true);
+            let mut batch = recycle_rx.try_recv().unwrap_or_else(|_| new_batch());
+            let more = pull(&mut capture, &mut batch, report);
+            let batch = Arc::new(batch);
+            let tick = ticker.tick();
+            for tx in &to_workers {
+                let _ = tx.send(WorkerMsg::Batch(batch.clone(), tick));
+            }
+            drop(batch);
+            if !more {
+                break;
+            }
+        }
+        for tx in &to_workers {
+            let _ = tx.send(WorkerMsg::End);
+        }
         drop(to_workers);
         for h in handles {
-            let (counters, failures) = h
+            let part = h
                 .join()
                 .map_err(|_| "a worker thread panicked".to_string())?;
-            report.merge_flows(&counters);
-            report.merge_failures(&failures);
+            report.absorb(part);
         }
         writer
             .join()
             .map_err(|_| "the writer thread panicked".to_string())?;
+        report.capture = capture.stats();
         Ok(())
     })
 }

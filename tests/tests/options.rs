@@ -2,22 +2,41 @@
 use jj_tests::*;
 
 fn sample() -> String {
-    workspace().join("resources/samples/sample.pcap").to_str().unwrap().to_string()
+    workspace()
+        .join("resources/samples/sample.pcap")
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
 fn config_file_values_apply_and_flags_override_them() {
     let dir = scratch("config-file");
     let cfg = dir.join("jj.toml");
-    std::fs::write(&cfg, "feature = [\"duration\", \"src_ip\"]\nno_ips = true\nformat = \"jsonl\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "feature = [\"duration\", \"src_ip\"]\nno_ips = true\nformat = \"jsonl\"\n",
+    )
+    .unwrap();
     let o = jj(&["extract", &sample(), "-c", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let first = stdout(&o).lines().next().unwrap().to_string();
     let v: serde_json::Value = serde_json::from_str(&first).unwrap();
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys, vec!["duration"], "no_ips drops src_ip even when selected");
+    assert_eq!(
+        keys,
+        vec!["duration"],
+        "no_ips drops src_ip even when selected"
+    );
     // flag overrides the file's format
-    let o = jj(&["extract", &sample(), "-c", cfg.to_str().unwrap(), "-f", "csv"]);
+    let o = jj(&[
+        "extract",
+        &sample(),
+        "-c",
+        cfg.to_str().unwrap(),
+        "-f",
+        "csv",
+    ]);
     assert_eq!(stdout(&o).lines().next(), Some("duration"));
 }
 
@@ -46,23 +65,58 @@ fn unknown_config_keys_and_bad_values_are_rejected_naming_the_file() {
 
 #[test]
 fn no_ports_and_bidir_split_change_the_columns() {
-    let o = jj(&["extract", &sample(), "--no-ports", "--features", "flow_meta"]);
+    let o = jj(&[
+        "extract",
+        &sample(),
+        "--no-ports",
+        "--features",
+        "flow_meta",
+    ]);
     let header = stdout(&o).lines().next().unwrap().to_string();
-    for gone in ["src_port", "dst_port", "dst_port_class", "dst_port_class_num"] {
-        assert!(!header.split(',').any(|c| c == gone), "{gone} still in {header}");
+    for gone in [
+        "src_port",
+        "dst_port",
+        "dst_port_class",
+        "dst_port_class_num",
+    ] {
+        assert!(
+            !header.split(',').any(|c| c == gone),
+            "{gone} still in {header}"
+        );
     }
     assert!(header.contains("src_ip"));
-    let o = jj(&["extract", &sample(), "--bidir-split", "--feature", "total_bytes", "--feature", "duration"]);
-    assert_eq!(stdout(&o).lines().next(), Some("duration,total_total_bytes"));
+    let o = jj(&[
+        "extract",
+        &sample(),
+        "--bidir-split",
+        "--feature",
+        "total_bytes",
+        "--feature",
+        "duration",
+    ]);
+    assert_eq!(
+        stdout(&o).lines().next(),
+        Some("duration,total_total_bytes")
+    );
 }
 
 #[test]
 fn compat_mode_splits_tcp_connections_at_the_first_fin() {
     let default = jj(&["extract", &sample(), "--feature", "protocol"]);
-    let compat = jj(&["extract", &sample(), "--feature", "protocol", "--compat", "joyfuljay"]);
+    let compat = jj(&[
+        "extract",
+        &sample(),
+        "--feature",
+        "protocol",
+        "--compat",
+        "joyfuljay",
+    ]);
     assert!(compat.status.success(), "{}", stderr(&compat));
     let n_default = stdout(&default).lines().count();
     let n_compat = stdout(&compat).lines().count();
     // every gracefully closed connection leaves JoyfulJay's extra FIN/ACK flows
-    assert!(n_compat > n_default, "compat {n_compat} rows vs default {n_default}");
+    assert!(
+        n_compat > n_default,
+        "compat {n_compat} rows vs default {n_default}"
+    );
 }

@@ -7,21 +7,27 @@
 //! `dst`/`bwd` the responder, exactly as the host's [`FlowView`] is oriented.
 //!
 //! Options: `compat=joyfuljay` reproduces the reference's own text forms where jj's
-//! default is more informative (see [`FlowMeta`]). `anonymize_ips=true` is refused:
-//! this plugin has no salted hashing yet and will not silently emit raw addresses.
+//! default is more informative (see [`FlowMeta`]). `anonymize_ips=true` replaces
+//! `src_ip`/`dst_ip` by the first 16 hex digits of SHA-256(`anonymization_salt` +
+//! address text); `include_flow_id=true` adds a first column `flow_id`, the first 32
+//! hex digits of SHA-256(salt + `"ip_a:port_a:ip_b:port_b:protocol"`) with the two
+//! endpoints in the reference's canonical order (spec §2.2, §2.6).
 //!
 //! The extractor keeps no per-flow state and allocates nothing per flow once the
-//! host's output slots hold strings (their capacity is reused).
+//! host's output slots hold strings and its two address buffers have grown (their
+//! capacity is reused).
 #![deny(unsafe_code)]
 
 pub mod ports;
 pub mod text;
 
+use jj_kit::hash::{write_hex_prefix, Sha256};
 use jj_kit::time::ts_ns_to_secs;
 use jj_plugin_api::{
     flow_end, DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options,
     PluginError, PluginResult, Requirements, Value, DIR_FWD,
 };
+use std::fmt::Write as _;
 
 /// Feature group and id prefix.
 pub const GROUP: &str = "flow_meta";
@@ -324,22 +330,62 @@ const FEATURES: [Spec; slot::COUNT] = [
     ),
 ];
 
+/// Hex digits of an anonymized address (spec §2.6).
+const ANON_HEX: usize = 16;
+/// Hex digits of `flow_id`.
+const FLOW_ID_HEX: usize = 32;
+
+/// The optional first column.
+const FLOW_ID: Spec = spec(
+    "flow_id",
+    S,
+    "",
+    "bidir",
+    "sensitive",
+    "First 32 hex digits of SHA-256(anonymization_salt + \"ip_a:port_a:ip_b:port_b:protocol\"), the endpoints ordered by (address text, port) as the reference orders its flow keys; the same for both directions of a conversation",
+)
+.semantics("identifies the conversation, independent of who initiated it");
+
 /// Parsed options of one `flow_meta` instance.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Config {
     compat: bool,
+    /// `anonymize_ips`: hash the addresses.
+    anonymize: bool,
+    /// `include_flow_id`: add the `flow_id` column first.
+    flow_id: bool,
+    /// `anonymization_salt` (prefix of every hashed text).
+    salt: String,
+}
+
+fn bool_option(options: &Options, key: &str) -> PluginResult<bool> {
+    match options.get(key).map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(_) => Err(PluginError::config(format!(
+            "flow_meta: option {key}={:?} is not a boolean (use true or false)",
+            options.get(key).unwrap_or_default()
+        ))),
+    }
 }
 
 impl Config {
     fn from_options(options: &Options) -> PluginResult<Config> {
-        if options.get_bool("anonymize_ips", false) {
-            return Err(PluginError::config(
-                "flow_meta: anonymize_ips is not supported by this plugin yet; refusing to emit raw addresses",
-            ));
-        }
         Ok(Config {
             compat: options.compat_joyfuljay(),
+            anonymize: bool_option(options, "anonymize_ips")?,
+            flow_id: bool_option(options, "include_flow_id")?,
+            salt: options
+                .get("anonymization_salt")
+                .unwrap_or_default()
+                .to_string(),
         })
+    }
+
+    /// Output columns: the 29 features, plus `flow_id` first when asked for.
+    fn columns(&self) -> usize {
+        slot::COUNT + usize::from(self.flow_id)
     }
 }
 
@@ -351,19 +397,37 @@ impl ExtractorFactory for FlowMetaFactory {
     type Instance = FlowMeta;
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
-        Config::from_options(options)?;
+        let cfg = Config::from_options(options)?;
+        let mut features = Vec::with_capacity(cfg.columns());
+        if cfg.flow_id {
+            features.push(feature_meta(&FLOW_ID));
+        }
+        features.extend(FEATURES.iter().map(|s| {
+            let mut m = feature_meta(s);
+            if cfg.anonymize && (s.name == "src_ip" || s.name == "dst_ip") {
+                let whose = if s.name == "src_ip" {
+                    "initiator"
+                } else {
+                    "responder"
+                };
+                m.description = format!(
+                    "First 16 hex digits of SHA-256(anonymization_salt + the {whose}'s address text) (anonymize_ips)"
+                )
+                .into();
+                m.privacy_level = "sensitive".into();
+            }
+            m
+        }));
         Ok(ExtractorInfo {
             group: GROUP.into(),
-            features: FEATURES.iter().map(feature_meta).collect(),
+            features: features.into(),
             // Headers only: no payload, stream or option bytes, single pass.
             requirements: Requirements::default(),
         })
     }
 
     fn create(&self, options: &Options) -> PluginResult<FlowMeta> {
-        Ok(FlowMeta {
-            cfg: Config::from_options(options)?,
-        })
+        Ok(FlowMeta::with_config(Config::from_options(options)?))
     }
 }
 
@@ -388,18 +452,64 @@ fn feature_meta(s: &Spec) -> FeatureMeta {
 /// * `hdr_desc`/`num_hdrs` describe the real encapsulation stack (compat: the
 ///   reference's `[ETH-]IP|IP6-<L4>` form);
 /// * IPv6 text is RFC 5952 (compat: glibc `inet_ntop`, which differs only for the
-///   deprecated IPv4-compatible addresses `::a.b.c.d`).
-#[derive(Clone, Copy, Debug, Default)]
+///   deprecated IPv4-compatible addresses `::a.b.c.d`); the hashed address text of
+///   `anonymize_ips` and `flow_id` is the same text the mode prints.
+#[derive(Clone, Debug, Default)]
 pub struct FlowMeta {
     cfg: Config,
+    /// Address texts of the two endpoints for `flow_id` (reused across flows).
+    text: [String; 2],
 }
 
 impl FlowMeta {
-    /// An instance with default (non-compat) behaviour; `create` is the usual way.
+    /// An instance with default (non-compat) behaviour and no hashing; `create` is the
+    /// usual way.
     pub fn new(compat: bool) -> Self {
+        Self::with_config(Config {
+            compat,
+            ..Config::default()
+        })
+    }
+
+    fn with_config(cfg: Config) -> Self {
         FlowMeta {
-            cfg: Config { compat },
+            cfg,
+            text: [String::new(), String::new()],
         }
+    }
+
+    /// `src_ip` or `dst_ip`: the address text, or its salted hash.
+    fn write_address(&self, out: &mut Value, addr: &[u8; 16], version: u8) -> PluginResult<()> {
+        let compat = self.cfg.compat;
+        if !self.cfg.anonymize {
+            return text::write_ip(out.str_buf(), version, addr, compat)
+                .map_err(|_| fmt_err("an address"));
+        }
+        let mut h = Sha256::new();
+        h.update(self.cfg.salt.as_bytes());
+        text::write_ip(&mut h, version, addr, compat).map_err(|_| fmt_err("an address"))?;
+        write_hex_prefix(out.str_buf(), &h.finalize(), ANON_HEX).map_err(|_| fmt_err("an address"))
+    }
+
+    /// `flow_id`: hash of the canonical key, endpoints ordered by (address text, port).
+    fn write_flow_id(&mut self, out: &mut Value, flow: &FlowView<'_>) -> PluginResult<()> {
+        let compat = self.cfg.compat;
+        let [a, b] = &mut self.text;
+        a.clear();
+        b.clear();
+        text::write_ip(a, flow.ip_version, &flow.src_ip, compat).map_err(|_| fmt_err("flow_id"))?;
+        text::write_ip(b, flow.ip_version, &flow.dst_ip, compat).map_err(|_| fmt_err("flow_id"))?;
+        let mut ends = [(a.as_str(), flow.src_port), (b.as_str(), flow.dst_port)];
+        // Python tuple order: the address as a string (byte order for ASCII), then port.
+        if ends[1] < ends[0] {
+            ends.swap(0, 1);
+        }
+        let [(ip_a, port_a), (ip_b, port_b)] = ends;
+        let mut h = Sha256::new();
+        h.update(self.cfg.salt.as_bytes());
+        write!(h, "{ip_a}:{port_a}:{ip_b}:{port_b}:{}", flow.protocol)
+            .map_err(|_| fmt_err("flow_id"))?;
+        write_hex_prefix(out.str_buf(), &h.finalize(), FLOW_ID_HEX).map_err(|_| fmt_err("flow_id"))
     }
 }
 
@@ -416,13 +526,13 @@ struct Totals {
 }
 
 impl Totals {
-    fn of(flow: &FlowView<'_>) -> Totals {
+    fn of(flow: &FlowView<'_>, compat: bool) -> Totals {
         let mut t = Totals::default();
         for p in flow.packets() {
             let d = usize::from(p.dir != DIR_FWD);
             t.packets[d] += 1;
             t.bytes[d] += u64::from(p.ip_len);
-            t.payload[d] += u64::from(p.payload_len);
+            t.payload[d] += u64::from(jj_kit::compat::payload_len(p, compat));
             // The host leaves tcp_flags at 0 for non-TCP packets.
             let f = p.tcp_flags;
             let syn_ack = f & (tcp::SYN | tcp::ACK);
@@ -487,18 +597,24 @@ fn fmt_err(feature: &str) -> PluginError {
 impl Extractor for FlowMeta {
     fn extract(&mut self, flow: &FlowView<'_>, out: &mut [Value]) -> PluginResult<()> {
         use slot::*;
-        if out.len() != COUNT {
+        let columns = self.cfg.columns();
+        if out.len() != columns {
             return Err(PluginError::other(format!(
-                "flow_meta: the host passed {} output slots, expected {COUNT}",
+                "flow_meta: the host passed {} output slots, expected {columns}",
                 out.len()
             )));
         }
+        let out = if self.cfg.flow_id {
+            let (id, rest) = out.split_at_mut(1);
+            self.write_flow_id(&mut id[0], flow)?;
+            rest
+        } else {
+            out
+        };
         let compat = self.cfg.compat;
 
-        text::write_ip(out[SRC_IP].str_buf(), flow.ip_version, &flow.src_ip, compat)
-            .map_err(|_| fmt_err("src_ip"))?;
-        text::write_ip(out[DST_IP].str_buf(), flow.ip_version, &flow.dst_ip, compat)
-            .map_err(|_| fmt_err("dst_ip"))?;
+        self.write_address(&mut out[SRC_IP], &flow.src_ip, flow.ip_version)?;
+        self.write_address(&mut out[DST_IP], &flow.dst_ip, flow.ip_version)?;
         out[SRC_PORT].set_int(i64::from(flow.src_port));
         out[DST_PORT].set_int(i64::from(flow.dst_port));
         let (class, class_num) = ports::classify(flow.dst_port);
@@ -513,7 +629,7 @@ impl Extractor for FlowMeta {
         out[END_TIME].set_float(end);
         out[DURATION].set_float(duration);
 
-        let t = Totals::of(flow);
+        let t = Totals::of(flow, self.cfg.compat);
         let [pk_fwd, pk_bwd] = t.packets;
         let [by_fwd, by_bwd] = t.bytes;
         let [pl_fwd, pl_bwd] = t.payload;

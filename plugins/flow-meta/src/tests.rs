@@ -874,17 +874,187 @@ fn describe_is_the_same_in_compat_mode() {
     assert!(!FlowMetaFactory.create(&Options::new()).unwrap().cfg.compat);
 }
 
+/// Runs `flow` through an instance made from `options` text; returns names and values.
+fn run_with(options: &str, flow: &Flow) -> (Vec<String>, Vec<Value>) {
+    let o = Options::parse(options);
+    let info = FlowMetaFactory.describe(&o).unwrap();
+    let mut ex = FlowMetaFactory.create(&o).unwrap();
+    let mut out = vec![Value::Null; info.features.len()];
+    ex.extract(&flow.view(), &mut out).unwrap();
+    let names = info.features.iter().map(|m| m.name.to_string()).collect();
+    (names, out)
+}
+
+fn with_endpoints(mut flow: Flow, version: u8, src: ([u8; 16], u16), dst: ([u8; 16], u16)) -> Flow {
+    flow.version = version;
+    (flow.src, flow.sport) = src;
+    (flow.dst, flow.dport) = dst;
+    flow
+}
+
+/// Expected values: Python `hashlib.sha256((salt + ip).encode()).hexdigest()[:16]`.
 #[test]
-fn anonymize_ips_is_refused() {
-    let o = Options::parse("anonymize_ips=true\n");
-    assert_eq!(
-        FlowMetaFactory.describe(&o).unwrap_err().kind,
-        jj_plugin_api::ErrorKind::Config
+fn anonymize_ips_hashes_the_address_text() {
+    let flow = Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]);
+    // no salt: sha256("192.168.1.100"), sha256("93.184.216.34")
+    let (names, out) = run_with("anonymize_ips=true", &flow);
+    assert_eq!(names.len(), slot::COUNT);
+    assert_eq!(s(&out[slot::SRC_IP]), "2a39f1eedcd9f986");
+    assert_eq!(s(&out[slot::DST_IP]), "e14759884124ebda");
+    // with a salt: sha256("s3cret192.168.1.100"), sha256("s3cret93.184.216.34")
+    let (_, out) = run_with("anonymize_ips=true\nanonymization_salt=s3cret", &flow);
+    assert_eq!(s(&out[slot::SRC_IP]), "54fc045ccd6a434d");
+    assert_eq!(s(&out[slot::DST_IP]), "41297de4d541dbf3");
+    // everything else is unchanged
+    let plain = flow.run(false);
+    assert_eq!(out[slot::SRC_PORT..], plain[slot::SRC_PORT..]);
+    // off (or a salt alone): the raw text
+    for opts in ["anonymize_ips=false", "anonymization_salt=s3cret", ""] {
+        assert_eq!(s(&run_with(opts, &flow).1[slot::SRC_IP]), "192.168.1.100");
+    }
+    // The hashed text is the one the mode prints: for an IPv4-compatible IPv6 address
+    // "::102:304" (RFC 5952) by default, "::1.2.3.4" (inet_ntop) under compat.
+    let v6flow = with_endpoints(
+        Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]),
+        6,
+        (v6("::1.2.3.4"), 1),
+        (v6("::5.6.7.8"), 2),
     );
-    assert!(FlowMetaFactory.create(&o).is_err());
-    assert!(FlowMetaFactory
-        .describe(&Options::parse("anonymize_ips=false\n"))
-        .is_ok());
+    let (_, out) = run_with("anonymize_ips=true", &v6flow);
+    assert_eq!(s(&out[slot::SRC_IP]), "9bb2cf4531f3001d");
+    let (_, out) = run_with("anonymize_ips=true\ncompat=joyfuljay", &v6flow);
+    assert_eq!(s(&out[slot::SRC_IP]), "a92951ecc4d30e69");
+
+    let info = FlowMetaFactory
+        .describe(&Options::parse("anonymize_ips=true"))
+        .unwrap();
+    assert_eq!(
+        info.features[slot::SRC_IP].privacy_level.as_str(),
+        "sensitive"
+    );
+    assert!(info.features[slot::DST_IP].description.contains("SHA-256"));
+}
+
+/// Expected values: Python `hashlib.sha256((salt + key).encode()).hexdigest()[:32]` with
+/// `key = f"{ip_a}:{port_a}:{ip_b}:{port_b}:{proto}"`, `(ip_a, port_a) <= (ip_b, port_b)`
+/// as Python tuples (address compared as a string).
+#[test]
+fn flow_id_is_the_hashed_canonical_key() {
+    let flow = Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]);
+    let (names, out) = run_with("include_flow_id=true", &flow);
+    assert_eq!(names.len(), slot::COUNT + 1);
+    assert_eq!(names[0], "flow_id");
+    assert_eq!(names[1], "src_ip");
+    // "192.168.1.100:54321:93.184.216.34:443:6"
+    assert_eq!(s(&out[0]), "6c7c9d023681fb30d415cd95ed2bd980");
+    // the remaining columns are the usual ones, shifted by one
+    assert_eq!(out[1..], flow.run(false)[..]);
+    // salted: sha256("pepper" + key)
+    let (_, out) = run_with("include_flow_id=true\nanonymization_salt=pepper", &flow);
+    assert_eq!(s(&out[0]), "4869c0b6a94b03b5bd6cfe5c13fcdd21");
+    // the other direction of the conversation has the same id
+    let rev = with_endpoints(
+        Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]),
+        4,
+        (v4([93, 184, 216, 34]), 443),
+        (v4([192, 168, 1, 100]), 54321),
+    );
+    assert_eq!(
+        s(&run_with("include_flow_id=true", &rev).1[0]),
+        "6c7c9d023681fb30d415cd95ed2bd980"
+    );
+    // addresses compare as text: "10.0.0.2" < "9.0.0.1" → "10.0.0.2:1234:9.0.0.1:80:17"
+    let mut udp = with_endpoints(
+        Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, 0)]),
+        4,
+        (v4([9, 0, 0, 1]), 80),
+        (v4([10, 0, 0, 2]), 1234),
+    );
+    udp.proto = 17;
+    assert_eq!(
+        s(&run_with("include_flow_id=true", &udp).1[0]),
+        "206849d96a62be87c9578f665feed83d"
+    );
+    // same address: ports compare as numbers → "127.0.0.1:8080:127.0.0.1:40000:6"
+    let lo = v4([127, 0, 0, 1]);
+    let local = with_endpoints(
+        Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]),
+        4,
+        (lo, 40000),
+        (lo, 8080),
+    );
+    assert_eq!(
+        s(&run_with("include_flow_id=true", &local).1[0]),
+        "640290821602bcb00c5635e2339ff387"
+    );
+    // IPv6: "2001:db8::1" is a prefix of "2001:db8::10", so it sorts first
+    // → "2001:db8::1:50000:2001:db8::10:443:6"
+    let six = with_endpoints(
+        Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]),
+        6,
+        (v6("2001:db8::10"), 443),
+        (v6("2001:db8::1"), 50000),
+    );
+    assert_eq!(
+        s(&run_with("include_flow_id=true", &six).1[0]),
+        "9d4ba8dffde3f6f1a250cdc39c5df17c"
+    );
+    // the mode's address text: "::102:304:1:::506:708:2:17" by default,
+    // "::1.2.3.4:1:::5.6.7.8:2:17" under compat
+    let mut compat6 = with_endpoints(
+        Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, 0)]),
+        6,
+        (v6("::1.2.3.4"), 1),
+        (v6("::5.6.7.8"), 2),
+    );
+    compat6.proto = 17;
+    assert_eq!(
+        s(&run_with("include_flow_id=true", &compat6).1[0]),
+        "32d43d0333a10848324ce2dee3fff50b"
+    );
+    assert_eq!(
+        s(&run_with("include_flow_id=true\ncompat=joyfuljay", &compat6).1[0]),
+        "a4755766be26e0c19b4c555fbd0acaaa"
+    );
+    // with anonymize_ips too: the id hashes the raw addresses, src_ip is hashed
+    let (_, out) = run_with("include_flow_id=true\nanonymize_ips=true", &flow);
+    assert_eq!(s(&out[0]), "6c7c9d023681fb30d415cd95ed2bd980");
+    assert_eq!(s(&out[1 + slot::SRC_IP]), "2a39f1eedcd9f986");
+
+    let info = FlowMetaFactory
+        .describe(&Options::parse("include_flow_id=yes"))
+        .unwrap();
+    let m = &info.features[0];
+    assert_eq!(
+        (m.id.as_str(), m.dtype.as_str(), m.missing_policy.as_str()),
+        ("flow_meta.flow_id", "string", "empty")
+    );
+    assert_eq!(m.privacy_level.as_str(), "sensitive");
+}
+
+#[test]
+fn hashing_options_are_validated() {
+    for opts in ["anonymize_ips=maybe", "include_flow_id=2"] {
+        let o = Options::parse(opts);
+        let e = FlowMetaFactory.describe(&o).unwrap_err();
+        assert_eq!(e.kind, jj_plugin_api::ErrorKind::Config);
+        assert!(e.message.contains(opts.split('=').next().unwrap()));
+        assert!(FlowMetaFactory.create(&o).is_err());
+    }
+}
+
+#[test]
+fn warm_instance_reuses_its_buffers() {
+    // flow_id and hashed addresses keep the output strings' buffers once warm.
+    let o = Options::parse("include_flow_id=true\nanonymize_ips=true");
+    let mut ex = FlowMetaFactory.create(&o).unwrap();
+    let flow = Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]);
+    let mut out = vec![Value::Null; slot::COUNT + 1];
+    ex.extract(&flow.view(), &mut out).unwrap();
+    let ptr = |v: &Value| s(v).as_ptr() as usize;
+    let before = (ptr(&out[0]), ptr(&out[1]), ex.text[0].capacity());
+    ex.extract(&flow.view(), &mut out).unwrap();
+    assert_eq!((ptr(&out[0]), ptr(&out[1]), ex.text[0].capacity()), before);
 }
 
 #[test]
@@ -904,8 +1074,16 @@ fn exported_root_module_lists_the_extractor() {
     let info = factory.describe(RStr::from("compat=joyfuljay\n")).unwrap();
     assert_eq!(info.features.len(), slot::COUNT);
     assert!(factory
-        .describe(RStr::from("anonymize_ips=true\n"))
+        .describe(RStr::from("anonymize_ips=perhaps\n"))
         .is_err());
+    assert_eq!(
+        factory
+            .describe(RStr::from("include_flow_id=true\n"))
+            .unwrap()
+            .features
+            .len(),
+        slot::COUNT + 1
+    );
     let mut inst = factory.create(RStr::from("compat=joyfuljay\n")).unwrap();
     let mut flow = Flow::tcp4(vec![pkt(T0, DIR_FWD, 60, 0, SYN)]);
     flow.end = flow_end::IDLE;

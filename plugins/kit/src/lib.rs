@@ -8,13 +8,23 @@
 //!   [`stats::Summary`].
 //! * [`entropy`] — byte histograms and Shannon entropy with the reference's
 //!   summation orders (ascending byte value, or first occurrence).
+//! * [`hash`] — SHA-256 and hex text for salted identifiers (`anonymize_ips`,
+//!   `flow_id`).
+//! * [`compat`] — packet facts as the reference's Scapy backend reports them
+//!   (payload length including Ethernet padding) for `compat=joyfuljay`.
+//! * `testutil` (feature `testutil`, tests only) — hand-built `FlowView`s.
 //! * [`pyfmt`] — Python-compatible text: `repr(float)`, `json.dumps` floats and
 //!   strings, CSV fields, integers. All writers append to a caller-owned
 //!   `Vec<u8>` and never allocate anything else.
 
 #![forbid(unsafe_code)]
 
+pub mod compat;
 pub mod entropy;
+pub mod hash;
 pub mod pyfmt;
 pub mod stats;
 pub mod time;
+
+#[cfg(feature = "testutil")]
+pub mod testutil;
