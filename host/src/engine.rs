@@ -15,7 +15,7 @@ use crate::{
     loader::{ExtractorFactoryHandle, Plugins},
     rows::BatchBuilder,
 };
-use jj_decode::{anomaly, decode, decode_ip, Decoded};
+use jj_decode::{anomaly, decode_ip, decode_with, DecodeMode, Decoded};
 use jj_plugin_api::{
     abi_stable::std_types::{RSliceMut, RStr},
     ffi::{FfiCaptureSourceBox, FfiExtractorBox, FfiWriterBox},
@@ -361,6 +361,8 @@ struct FrameProcessor {
     /// Whether this processor's frame and anomaly counts go into the report (one does).
     counting: bool,
     compat: bool,
+    /// JoyfulJay compat decodes like Scapy (outer IP of tunnels, no extension walk, ...).
+    mode: DecodeMode,
     ip_packets: u64,
 }
 
@@ -377,6 +379,11 @@ impl FrameProcessor {
             shard,
             counting,
             compat: cfg.compat_joyfuljay,
+            mode: if cfg.compat_joyfuljay {
+                DecodeMode::JoyfulJay
+            } else {
+                DecodeMode::Correct
+            },
             ip_packets: 0,
         }
     }
@@ -396,7 +403,13 @@ impl FrameProcessor {
     ) {
         for fh in batch.frames.iter() {
             let bytes = batch.bytes_of(fh);
-            decode(fh.linktype, bytes, fh.wire_len, &mut self.decoded);
+            decode_with(
+                fh.linktype,
+                bytes,
+                fh.wire_len,
+                self.mode,
+                &mut self.decoded,
+            );
             if self.counting {
                 report.frames += 1;
                 report.bytes += fh.caplen as u64;

@@ -609,7 +609,9 @@ impl FlowTable {
                 self.unlink(s);
                 self.push_back(s, LIST_OPEN);
                 self.record(s, ts, wire_len, d, frame);
-                if d.protocol == 6 && d.tcp_flags & 0x05 != 0 {
+                // A TCP layer anywhere counts (compat decoding keeps a tunnel's outer
+                // protocol with the inner TCP's flags).
+                if d.transport() == Layer::Tcp && d.tcp_flags & 0x05 != 0 {
                     self.finish(s, idx, flow_end::COMPAT_FIN, sink);
                 }
             }

@@ -9,9 +9,13 @@
 //! the transport dispatch), `ipv4`, `ipv6` (extension header walk), `tcp`, `udp`, `icmp`
 //! and `tunnel` (IP-in-IP, GRE, ERSPAN, VXLAN, GTP-U). See `docs/decoding.md` for the
 //! rules (tunnels, truncation versus lying lengths, fragments) and the benchmark.
+//!
+//! [`decode_with`] with [`DecodeMode::JoyfulJay`] instead reproduces how JoyfulJay
+//! (through Scapy) reads a frame, for `--compat joyfuljay` (module `compat`).
 #![forbid(unsafe_code)]
 
 mod bytes;
+mod compat;
 mod icmp;
 mod ip;
 mod ipv4;
@@ -275,6 +279,20 @@ impl Decoded {
         self.layers.get(..n).unwrap_or(&[])
     }
 
+    /// The transport layer whose fields (ports, TCP or ICMP fields) were filled: `Tcp`,
+    /// `Udp`, `Icmp`, `Icmp6` or `None`. In [`DecodeMode::JoyfulJay`] this can differ
+    /// from what `protocol` says (a GRE packet, protocol 47, with the inner TCP's ports
+    /// and flags), so "is this a TCP segment" must be asked here, not of `protocol`.
+    pub fn transport(&self) -> Layer {
+        let s = self.layer_stack();
+        for l in [Layer::Tcp, Layer::Udp, Layer::Icmp, Layer::Icmp6] {
+            if s.contains(&l) {
+                return l;
+            }
+        }
+        Layer::None
+    }
+
     /// True when any of the `bits` ([`anomaly`]) is set.
     pub fn has_anomaly(&self, bits: u32) -> bool {
         self.anomalies & bits != 0
@@ -311,6 +329,49 @@ impl Decoded {
 impl Default for Decoded {
     fn default() -> Self {
         Decoded::EMPTY
+    }
+}
+
+/// How [`decode_with`] reads a frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DecodeMode {
+    /// What the headers really say: tunnels decapsulated to the innermost IP packet,
+    /// IPv6 extension headers walked, lengths checked ([`decode`]).
+    #[default]
+    Correct,
+    /// What JoyfulJay 0.1.6.1 (Scapy 2.8) makes of the frame, for value-for-value
+    /// compatibility: no decapsulation — the first IPv4 layer anywhere (else the first
+    /// IPv6) gives addresses, protocol (IPv6: the fixed header's next header) and
+    /// `ip_total_len`; the first TCP layer anywhere (else UDP, else ICMPv4) gives ports,
+    /// flags and payload. No MPLS, ERSPAN, GTP-U; unknown link types (including a pcap
+    /// link-type field with FCS bits set, if passed unmasked) have no IP. Fragments are
+    /// not reassembled (later fragments: ports 0). `payload_len` plus the trailer bytes
+    /// after the first IP packet (`caplen − (l3_offset + ip_total_len)`, at most 255)
+    /// equals Scapy's payload length; `payload_captured` counts every captured byte
+    /// after the transport header for TCP/UDP (what JoyfulJay keeps), 0 otherwise.
+    /// `wire_len` is not used: Scapy only sees the captured bytes. See `compat.rs`.
+    JoyfulJay,
+}
+
+/// Decode one frame in `mode`. `decode_with(lt, f, w, DecodeMode::Correct, out)` is
+/// [`decode`]. Resets `out` then fills it. Never panics, never allocates, never does I/O.
+#[inline]
+pub fn decode_with(
+    linktype: u32,
+    frame: &[u8],
+    wire_len: u32,
+    mode: DecodeMode,
+    out: &mut Decoded,
+) {
+    match mode {
+        DecodeMode::Correct => decode(linktype, frame, wire_len, out),
+        DecodeMode::JoyfulJay => {
+            *out = Decoded::EMPTY;
+            // Scapy's pcap/pcapng readers keep at most 65535 bytes of a frame.
+            let frame = frame.get(..compat::SCAPY_MAX_FRAME).unwrap_or(frame);
+            compat::decode(linktype, frame, out);
+            out.caplen = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        }
     }
 }
 

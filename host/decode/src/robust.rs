@@ -4,7 +4,9 @@
 
 use crate::testutil::*;
 use crate::tunnel::tests::{gre, gtp, vxlan, INNER_MAC};
-use crate::{anomaly, decode, linktype, Decoded, MAX_LAYERS, MAX_TUNNEL_DEPTH};
+use crate::{
+    anomaly, decode, decode_with, linktype, DecodeMode, Decoded, MAX_LAYERS, MAX_TUNNEL_DEPTH,
+};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -200,6 +202,36 @@ fn check(lt: u32, f: &[u8], wire: u32, out: &mut Decoded) {
     // Decoding into a dirty output gives the same as into a fresh one.
     let mut fresh = Decoded::default();
     decode(lt, f, wire, &mut fresh);
+    assert_eq!(fresh, d);
+    check_joyfuljay(lt, f, wire);
+}
+
+/// The same frame in JoyfulJay mode: total, bounded, deterministic.
+fn check_joyfuljay(lt: u32, f: &[u8], wire: u32) {
+    // Start from a dirty output: decoding must reset it.
+    let mut out = Decoded {
+        src_port: 7,
+        anomalies: u32::MAX,
+        ..Decoded::default()
+    };
+    decode_with(lt, f, wire, DecodeMode::JoyfulJay, &mut out);
+    let d = out;
+    assert!(usize::from(d.n_layers) <= MAX_LAYERS);
+    assert!(matches!(d.ip_version, 0 | 4 | 6));
+    assert!(
+        d.payload_offset as usize + d.payload_captured as usize <= f.len(),
+        "{d:?}"
+    );
+    assert!(d.tcp_opt_len <= 40);
+    if d.ip_version == 0 {
+        let why =
+            anomaly::NOT_IP | anomaly::TRUNCATED | anomaly::UNKNOWN_LINKTYPE | anomaly::TOO_DEEP;
+        assert!(d.anomalies & why != 0, "no IP and no reason: {d:?}");
+    } else {
+        assert!((d.l3_offset as usize) < f.len());
+    }
+    let mut fresh = Decoded::default();
+    decode_with(lt, f, wire, DecodeMode::JoyfulJay, &mut fresh);
     assert_eq!(fresh, d);
 }
 
