@@ -649,7 +649,13 @@ impl FlowTable {
         } else {
             DIR_BWD
         };
-        f.last_ts = ts;
+        // Idle decisions use the latest timestamp seen, so one packet with a bogus
+        // earlier timestamp does not split a connection (JoyfulJay: the last added).
+        f.last_ts = if self.cfg.compat_joyfuljay {
+            ts
+        } else {
+            f.last_ts.max(ts)
+        };
         f.anomalies |= d.anomalies;
 
         let mut pf = 0u8;
