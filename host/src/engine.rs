@@ -431,7 +431,8 @@ impl FrameProcessor {
                         inner.dst_mac = outer.dst_mac;
                         inner.eth_type = outer.eth_type;
                         inner.vlan_id = outer.vlan_id;
-                        inner.anomalies |= outer.anomalies & !anomaly::FRAGMENT;
+                        inner.anomalies |=
+                            (outer.anomalies & !anomaly::FRAGMENT) | anomaly::REASSEMBLED;
                         if self.counting {
                             report.reassembled_datagrams += 1;
                         }

@@ -677,6 +677,12 @@ impl FlowTable {
         if d.tcp_opt_len > 0 {
             pf |= pflags::TCP_HAS_OPTIONS;
         }
+        if d.transport() != Layer::None {
+            pf |= pflags::L4_HEADER;
+        }
+        if d.anomalies & jj_decode::anomaly::REASSEMBLED != 0 {
+            pf |= pflags::REASSEMBLED;
+        }
 
         // payload bytes, bounded per packet and per direction
         let payload_off = f.payload.len() as u32;

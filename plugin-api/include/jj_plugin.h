@@ -67,6 +67,7 @@ extern "C" {
 #define JJ_PF_TCP_HAS_MSS (1u << 4)     /* TCP MSS option present (tcp_mss valid) */
 #define JJ_PF_TCP_HAS_WSCALE (1u << 5)  /* TCP window-scale option present (tcp_wscale valid) */
 #define JJ_PF_TCP_HAS_OPTIONS (1u << 6) /* the packet has TCP options (bytes in hdr_bytes if kept) */
+#define JJ_PF_L4_HEADER (1u << 7)       /* a transport header is present: TCP/UDP/ICMP fields valid */
 
 /* jj_flow.end_reason: why the host ended the flow. */
 #define JJ_END_EOF 0u          /* end of input */

@@ -24,6 +24,9 @@ pub mod pflags {
     pub const TCP_HAS_WSCALE: u8 = 1 << 5;
     /// The packet has TCP options (raw bytes in `FlowView::hdr_bytes` if requested).
     pub const TCP_HAS_OPTIONS: u8 = 1 << 6;
+    /// The packet carries a transport header: its TCP/UDP/ICMP fields are valid (not a
+    /// later IP fragment, not cut before the header).
+    pub const L4_HEADER: u8 = 1 << 7;
 }
 
 /// Why the host ended a flow ([`FlowView::end_reason`]).

@@ -101,6 +101,10 @@ pub mod anomaly {
     pub const INNER_NOT_IP: u32 = 1 << 11;
 
     /// All bits, for iterating/counting.
+    /// Set by the host on a datagram rebuilt from IP fragments (not a problem; not counted
+    /// as an anomaly).
+    pub const REASSEMBLED: u32 = 1 << 12;
+
     pub const ALL: [(u32, &str); 12] = [
         (TRUNCATED, "truncated"),
         (UNKNOWN_LINKTYPE, "unknown_linktype"),

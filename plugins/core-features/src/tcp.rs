@@ -187,7 +187,7 @@ impl Tcp {
 /// Whether the packet carries a TCP header: not a later IP fragment (unless rebuilt).
 #[inline]
 fn has_tcp_header(p: &PacketRecord) -> bool {
-    p.frag_offset == 0 || p.pflags & pflags::REASSEMBLED != 0
+    p.pflags & pflags::L4_HEADER != 0
 }
 
 /// The flag combinations the reference flags as anomalous.

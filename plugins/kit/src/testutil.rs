@@ -31,7 +31,8 @@ pub const MS: i64 = 1_000_000;
 /// One microsecond in nanoseconds.
 pub const US: i64 = 1_000;
 
-/// A packet record with the fields most tests need; the rest are zero.
+/// A packet record with the fields most tests need (a transport header is present,
+/// `pflags::L4_HEADER`); the rest are zero.
 pub fn pkt(ts_ns: i64, dir: u8, ip_len: u32, payload_len: u32, tcp_flags: u16) -> PacketRecord {
     PacketRecord {
         ts_ns,
@@ -40,6 +41,7 @@ pub fn pkt(ts_ns: i64, dir: u8, ip_len: u32, payload_len: u32, tcp_flags: u16) -
         payload_len,
         wire_len: ip_len + 14,
         tcp_flags,
+        pflags: jj_plugin_api::pflags::L4_HEADER,
         ..Default::default()
     }
 }

@@ -248,13 +248,14 @@ fn later_fragments_have_no_tcp_header() {
     // not a null scan; it still counts in the ratios' denominator.
     let mut flow = tcp(&[(F, SYN, 0), (F, 0, 100)]);
     flow.packets[1].frag_offset = 1480;
+    flow.packets[1].pflags = 0; // the host sets no L4_HEADER on a later fragment
     let r = run(&TcpFactory, "", &flow);
     assert!(!r.b("tcp_flags_anomaly"));
     assert_eq!(r.i("tcp_data_packets"), 0);
     assert_eq!(r.f("tcp_syn_ratio"), b(0.5));
     assert_eq!(r.i("tcp_fstat"), 0x01);
     // Rebuilt from fragments: the header is there.
-    flow.packets[1].pflags = jj_plugin_api::pflags::REASSEMBLED;
+    flow.packets[1].pflags = jj_plugin_api::pflags::REASSEMBLED | jj_plugin_api::pflags::L4_HEADER;
     let r = run(&TcpFactory, "", &flow);
     assert!(r.b("tcp_flags_anomaly"));
     assert_eq!(r.i("tcp_data_packets"), 1);
