@@ -175,25 +175,27 @@ fn main() {
     let frames: u64 = field(&o.stdout, "frames=")
         .and_then(|v| v.parse().ok())
         .expect("frames= in decode-only output");
-    let ext = |threads: &str| {
-        median3(
-            &jj,
-            &[
-                "-q",
-                "extract",
-                mixed_s,
-                "-o",
-                out_s,
-                "-f",
-                "csv",
-                "--threads",
-                threads,
-            ],
-        )
-        .0
+    // Issue 2's benchmark is flow_meta to CSV; issue 3's is every JJ-CORE feature.
+    let ext = |threads: &str, selection: &[&str]| {
+        let mut args = vec![
+            "-q",
+            "extract",
+            mixed_s,
+            "-o",
+            out_s,
+            "-f",
+            "csv",
+            "--threads",
+            threads,
+        ];
+        args.extend_from_slice(selection);
+        median3(&jj, &args).0
     };
-    let t1 = ext("1");
-    let t2 = ext("2");
+    let t1 = ext("1", &["--features", "flow_meta"]);
+    let t2 = ext("2", &["--features", "flow_meta"]);
+    let t_core = ext("1", &["--profile", "JJ-CORE"]);
+    let t_core2 = ext("2", &["--profile", "JJ-CORE"]);
+    let t_nfs = nfstream_seconds(mixed_s);
 
     let r1 = t_floor / t1;
     let r21 = t1 / t2;
@@ -204,11 +206,17 @@ fn main() {
         "{:<28} {:>9} {:>10} {:>14}",
         "run", "time s", "MB/s", "packets/s"
     );
-    for (name, t) in [
+    let mut rows = vec![
         ("floor (decode-only)", t_floor),
-        ("extract --threads 1", t1),
-        ("extract --threads 2", t2),
-    ] {
+        ("flow_meta --threads 1", t1),
+        ("flow_meta --threads 2", t2),
+        ("JJ-CORE --threads 1", t_core),
+        ("JJ-CORE --threads 2", t_core2),
+    ];
+    if let Some(t) = t_nfs {
+        rows.push(("NFStream (1 meter)", t));
+    }
+    for (name, t) in rows {
         println!(
             "{:<28} {:>9.3} {:>10.1} {:>14.0}",
             name,
@@ -225,6 +233,17 @@ fn main() {
         "extract(2)/extract(1) = {r21:.2}  (target >= 1.60)  {}",
         verdict(r21 >= 1.60)
     );
+    println!("JJ-CORE(1)/floor = {:.2}", t_floor / t_core);
+    match t_nfs {
+        Some(t) => {
+            let r = t / t_core;
+            println!(
+                "JJ-CORE(1) vs NFStream(statistical_analysis, splt_analysis=10, 1 meter) = {r:.1}x  (target >= 10)  {}",
+                verdict(r >= 10.0)
+            );
+        }
+        None => println!("NFStream: not installed (pip install nfstream) — ratio not measured"),
+    }
 
     println!("\nmemory: extract --max-flows 100000 --threads 1");
     let flood_out = data.join("flood.csv");
@@ -262,6 +281,34 @@ fn main() {
         "RSS(1M)/RSS(200k) = {rr:.2}  (target <= 1.25)  {}",
         verdict(rr <= 1.25)
     );
+}
+
+/// NFStream on the same capture (median of 3), if the Python package is installed.
+fn nfstream_seconds(pcap: &str) -> Option<f64> {
+    let script = "import sys, time\n\
+from nfstream import NFStreamer\n\
+t = time.time()\n\
+n = sum(1 for _ in NFStreamer(source=sys.argv[1], statistical_analysis=True, splt_analysis=10, n_meters=1))\n\
+print('flows', n, 'seconds', time.time() - t)\n";
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import nfstream"])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let o = std::process::Command::new("python3")
+            .args(["-c", script, pcap])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        let secs: f64 = text.split_whitespace().last()?.parse().ok()?;
+        times.push(secs);
+    }
+    times.sort_by(f64::total_cmp);
+    Some(times[1])
 }
 
 fn cores() -> usize {
