@@ -188,6 +188,33 @@ pub struct CommonArgs {
     /// Use this capture backend instead of the best match.
     #[arg(long)]
     pub capture: Option<String>,
+    /// Database table (SQLite, PostgreSQL; may be `schema.table`) [default: jj_features].
+    #[arg(long, value_name = "TABLE", help_heading = "Output")]
+    pub db_table: Option<String>,
+    /// When the table exists: append, replace or fail [default: append].
+    #[arg(long, value_name = "MODE", help_heading = "Output")]
+    pub db_if_exists: Option<String>,
+    /// Rows per transaction / COPY [default: 1000].
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub db_batch_size: Option<u64>,
+    /// Kafka bootstrap brokers `host:port[,host:port]` (the output target with -f kafka).
+    #[arg(long, value_name = "BROKERS", help_heading = "Output")]
+    pub kafka_brokers: Option<String>,
+    /// Kafka topic.
+    #[arg(long, value_name = "TOPIC", help_heading = "Output")]
+    pub kafka_topic: Option<String>,
+    /// Column used as the Kafka message key (e.g. flow_id).
+    #[arg(long, value_name = "COLUMN", help_heading = "Output")]
+    pub kafka_key: Option<String>,
+    /// Write Hive-style partitions by this column (Parquet directory output; `start_time` → date=YYYY-MM-DD).
+    #[arg(long, value_name = "COLUMN", help_heading = "Output")]
+    pub partition_by: Option<String>,
+    /// Parquet compression: snappy, zstd or none [default: snappy].
+    #[arg(long, value_name = "CODEC", help_heading = "Output")]
+    pub parquet_compression: Option<String>,
+    /// Rows per Parquet row group [default: 100000].
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub parquet_row_group_rows: Option<u64>,
 }
 
 impl CommonArgs {
@@ -225,6 +252,15 @@ impl CommonArgs {
             burst_threshold_ms: self.burst_threshold_ms,
             compat: self.compat.clone(),
             capture: self.capture.clone(),
+            db_table: self.db_table.clone(),
+            db_if_exists: self.db_if_exists.clone(),
+            db_batch_size: self.db_batch_size,
+            kafka_brokers: self.kafka_brokers.clone(),
+            kafka_topic: self.kafka_topic.clone(),
+            kafka_key: self.kafka_key.clone(),
+            partition_by: self.partition_by.clone(),
+            parquet_compression: self.parquet_compression.clone(),
+            parquet_row_group_rows: self.parquet_row_group_rows,
             ..Default::default()
         }
     }
@@ -701,6 +737,15 @@ fn pick_format(cfg: &RunConfig, output: &str) -> String {
     if let Some(f) = &cfg.format {
         return f.clone();
     }
+    if output.starts_with("postgres://") || output.starts_with("postgresql://") {
+        return "postgres".into();
+    }
+    if output.starts_with("sqlite://") {
+        return "sqlite".into();
+    }
+    if output.starts_with("kafka://") || (cfg.output.is_none() && cfg.kafka_brokers.is_some()) {
+        return "kafka".into();
+    }
     match Path::new(output).extension().and_then(|e| e.to_str()) {
         Some("jsonl" | "ndjson" | "json") => "jsonl".into(),
         Some("db" | "sqlite" | "sqlite3") => "sqlite".into(),
@@ -792,7 +837,11 @@ fn cmd_extract(
     selection
         .columns
         .retain(|&(e, i)| !dropped.contains(&cat.extractors[e].info.features[i].name.as_str()));
-    let output = cfg.output.clone().unwrap_or_else(|| "-".to_string());
+    let output = cfg
+        .output
+        .clone()
+        .or_else(|| cfg.kafka_brokers.clone())
+        .unwrap_or_else(|| "-".to_string());
     // Run only the extractors that contribute a selected column.
     let mut plan = Plan {
         extractors: Vec::new(),

@@ -48,6 +48,19 @@ pub struct RunConfig {
     /// `joyfuljay` for JoyfulJay 0.1.6.1-compatible output.
     pub compat: Option<String>,
     pub capture: Option<String>,
+    // ---- writer options (passed to the output plugin) ----
+    pub db_table: Option<String>,
+    /// append | replace | fail
+    pub db_if_exists: Option<String>,
+    pub db_batch_size: Option<u64>,
+    pub kafka_brokers: Option<String>,
+    pub kafka_topic: Option<String>,
+    pub kafka_key: Option<String>,
+    /// Hive-style partition column for directory outputs (Parquet).
+    pub partition_by: Option<String>,
+    /// snappy | zstd | none
+    pub parquet_compression: Option<String>,
+    pub parquet_row_group_rows: Option<u64>,
     /// Extra options for plugins: `[plugins.<anything>] key = value` (all tables merged).
     pub plugins: Option<BTreeMap<String, BTreeMap<String, toml::Value>>>,
 }
@@ -148,6 +161,16 @@ impl RunConfig {
         if self.max_flow_packets == Some(0) {
             return Err("--max-flow-packets must be at least 1".into());
         }
+        if let Some(m) = &self.db_if_exists {
+            if !matches!(m.as_str(), "append" | "replace" | "fail") {
+                return Err(format!(
+                    "--db-if-exists must be append, replace or fail (got '{m}')"
+                ));
+            }
+        }
+        if self.db_batch_size == Some(0) {
+            return Err("--db-batch-size must be at least 1".into());
+        }
         if let Some(c) = &self.compat {
             if c != "joyfuljay" {
                 return Err(format!(
@@ -186,6 +209,25 @@ impl RunConfig {
         }
         if let Some(t) = self.timeout {
             o.set("timeout", t);
+        }
+        let texts = [
+            ("db_table", &self.db_table),
+            ("db_if_exists", &self.db_if_exists),
+            ("kafka_topic", &self.kafka_topic),
+            ("kafka_key", &self.kafka_key),
+            ("partition_by", &self.partition_by),
+            ("parquet_compression", &self.parquet_compression),
+        ];
+        for (k, v) in texts {
+            if let Some(v) = v {
+                o.set(k, v);
+            }
+        }
+        if let Some(n) = self.db_batch_size {
+            o.set("db_batch_size", n);
+        }
+        if let Some(n) = self.parquet_row_group_rows {
+            o.set("parquet_row_group_rows", n);
         }
         for table in self.plugins.iter().flat_map(|p| p.values()) {
             for (k, v) in table {
