@@ -905,7 +905,27 @@ fn cmd_extract(
     // A single input is opened before the output, so a bad input leaves no output behind.
     let mut first_capture = None;
     if !is_dir {
-        match open_capture(plugins, input, cfg.capture.as_deref(), &options) {
+        // `jj live` goes to a live capture component even when its probe does not know the
+        // name, so that it can say which interfaces exist.
+        let live_component = if live.is_some() && cfg.capture.is_none() {
+            plugins
+                .captures
+                .iter()
+                .find(|c| c.description.contains("live"))
+                .map(|c| c.name.as_str())
+        } else {
+            None
+        };
+        if live.is_some() && live_component.is_none() && cfg.capture.is_none() {
+            eprintln!("jj: no live capture plugin is loaded (install jj-capture-pcap next to jj or pass --plugin-dir)");
+            return 2;
+        }
+        match open_capture(
+            plugins,
+            input,
+            cfg.capture.as_deref().or(live_component),
+            &options,
+        ) {
             Ok(c) => first_capture = Some(c),
             Err((code, msg)) => {
                 eprintln!("jj: {msg}");
@@ -1071,6 +1091,13 @@ fn capture_files(dir: &Path) -> std::io::Result<Vec<String>> {
 }
 
 fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
+    let w = &r.write;
+    if w.rows_failed > 0 || w.rows_written != w.rows_received {
+        eprintln!(
+            "jj: output: {} rows produced, {} written/acknowledged, {} failed (counted, not retried further)",
+            w.rows_received, w.rows_written, w.rows_failed
+        );
+    }
     for f in &r.extractor_failures {
         if f.failures > 0 {
             eprintln!(

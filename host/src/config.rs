@@ -116,6 +116,15 @@ impl RunConfig {
             burst_threshold_ms,
             compat,
             capture,
+            db_table,
+            db_if_exists,
+            db_batch_size,
+            kafka_brokers,
+            kafka_topic,
+            kafka_key,
+            partition_by,
+            parquet_compression,
+            parquet_row_group_rows,
             plugins
         );
         self
@@ -301,6 +310,63 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `timeuot`"), "{err}");
+    }
+
+    #[test]
+    fn every_field_is_overlaid() {
+        // A config with every field set, written as TOML: overlaying it on an empty
+        // config must reproduce it (catches a field missing from `overlaid`).
+        let text = r#"
+            format = "csv"
+            output = "o"
+            threads = 2
+            timeout = 1.0
+            active_timeout = 2.0
+            max_flows = 3
+            max_flow_packets = 4
+            profile = "P"
+            features = ["g"]
+            feature = ["f"]
+            no_ips = true
+            no_ports = true
+            include_ip_addresses = false
+            include_ports = false
+            anonymize_ips = true
+            anonymization_salt = "s"
+            flow_id = true
+            include_sequences = true
+            include_splt = true
+            max_sequence_length = 5
+            bidir_split = true
+            burst_threshold_ms = 6.0
+            compat = "joyfuljay"
+            capture = "file"
+            db_table = "t"
+            db_if_exists = "fail"
+            db_batch_size = 7
+            kafka_brokers = "b:1"
+            kafka_topic = "topic"
+            kafka_key = "flow_id"
+            partition_by = "start_time"
+            parquet_compression = "zstd"
+            parquet_row_group_rows = 8
+            [plugins.x]
+            k = "v"
+        "#;
+        let full: RunConfig = toml::from_str(text).unwrap();
+        assert_eq!(RunConfig::default().overlaid(&full), full);
+        let o = full.plugin_options();
+        for k in [
+            "db_table",
+            "db_if_exists",
+            "db_batch_size",
+            "kafka_topic",
+            "kafka_key",
+            "partition_by",
+            "k",
+        ] {
+            assert!(o.get(k).is_some(), "{k} reaches the plugins");
+        }
     }
 
     #[test]

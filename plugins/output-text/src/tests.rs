@@ -8,143 +8,23 @@
 use crate::{CsvFactory, JsonlFactory, TextWriter};
 use jj_plugin_api::{
     abi_stable::std_types::{RSlice, RVec},
-    Column, ColumnMeta, DType, ErrorKind, Options, PluginResult, RowBatch, Schema, WriteSummary,
-    Writer, WriterFactory,
+    ErrorKind, Options, PluginResult, RowBatch, Schema, WriteSummary, Writer, WriterFactory,
 };
+use jj_writer_util::{OwnedColumn, OwnedColumns};
 use std::{
     path::{Path, PathBuf},
     sync::atomic::{AtomicU32, Ordering},
 };
 
-// ---- building schemas and batches by hand ----
-
-/// A column that owns its buffers; [`OwnedColumn::view`] borrows it as a [`Column`].
-struct OwnedColumn {
-    name: &'static str,
-    dtype: DType,
-    valid: Vec<u8>,
-    ints: Vec<i64>,
-    floats: Vec<f64>,
-    offsets: Vec<u32>,
-    bytes: Vec<u8>,
-}
-
-impl OwnedColumn {
-    fn empty(name: &'static str, dtype: DType) -> Self {
-        OwnedColumn {
-            name,
-            dtype,
-            valid: Vec::new(),
-            ints: Vec::new(),
-            floats: Vec::new(),
-            offsets: Vec::new(),
-            bytes: Vec::new(),
-        }
-    }
-
-    fn ints(name: &'static str, data: &[Option<i64>]) -> Self {
-        let mut c = Self::empty(name, DType::Int64);
-        for v in data {
-            c.valid.push(v.is_some() as u8);
-            c.ints.push(v.unwrap_or(0));
-        }
-        c
-    }
-
-    fn floats(name: &'static str, data: &[Option<f64>]) -> Self {
-        let mut c = Self::empty(name, DType::Float64);
-        for v in data {
-            c.valid.push(v.is_some() as u8);
-            c.floats.push(v.unwrap_or(0.0));
-        }
-        c
-    }
-
-    fn bools(name: &'static str, data: &[Option<bool>]) -> Self {
-        let mut c = Self::empty(name, DType::Bool);
-        for v in data {
-            c.valid.push(v.is_some() as u8);
-            c.ints.push(v.unwrap_or(false) as i64);
-        }
-        c
-    }
-
-    fn strs(name: &'static str, data: &[Option<&str>]) -> Self {
-        let mut c = Self::empty(name, DType::String);
-        c.offsets.push(0);
-        for v in data {
-            c.valid.push(v.is_some() as u8);
-            c.bytes.extend_from_slice(v.unwrap_or("").as_bytes());
-            c.offsets.push(c.bytes.len() as u32);
-        }
-        c
-    }
-
-    fn float_lists(name: &'static str, data: &[Option<&[f64]>]) -> Self {
-        let mut c = Self::empty(name, DType::FloatList);
-        c.offsets.push(0);
-        for v in data {
-            c.valid.push(v.is_some() as u8);
-            c.floats.extend_from_slice(v.unwrap_or(&[]));
-            c.offsets.push(c.floats.len() as u32);
-        }
-        c
-    }
-
-    fn int_lists(name: &'static str, data: &[Option<&[i64]>]) -> Self {
-        let mut c = Self::empty(name, DType::IntList);
-        c.offsets.push(0);
-        for v in data {
-            c.valid.push(v.is_some() as u8);
-            c.ints.extend_from_slice(v.unwrap_or(&[]));
-            c.offsets.push(c.ints.len() as u32);
-        }
-        c
-    }
-
-    fn rows(&self) -> usize {
-        self.valid.len()
-    }
-
-    fn view(&self) -> Column<'_> {
-        Column {
-            dtype: self.dtype,
-            valid: RSlice::from_slice(&self.valid),
-            ints: RSlice::from_slice(&self.ints),
-            floats: RSlice::from_slice(&self.floats),
-            offsets: RSlice::from_slice(&self.offsets),
-            bytes: RSlice::from_slice(&self.bytes),
-        }
-    }
-
-    fn meta(&self) -> ColumnMeta {
-        ColumnMeta {
-            name: self.name.into(),
-            id: format!("test.{}", self.name).into(),
-            group: "test".into(),
-            dtype: self.dtype,
-        }
-    }
-}
+// ---- building schemas and batches by hand (`jj_writer_util::OwnedColumn`) ----
 
 fn schema_of(cols: &[OwnedColumn]) -> Schema {
-    Schema {
-        columns: cols
-            .iter()
-            .map(OwnedColumn::meta)
-            .collect::<Vec<_>>()
-            .into(),
-    }
+    cols.schema()
 }
 
 /// Writes `cols` as one batch.
 fn write(w: &mut TextWriter, cols: &[OwnedColumn]) -> PluginResult<()> {
-    let views: Vec<Column<'_>> = cols.iter().map(OwnedColumn::view).collect();
-    let batch = RowBatch {
-        num_rows: cols.first().map_or(0, OwnedColumn::rows) as u64,
-        columns: RSlice::from_slice(&views),
-    };
-    w.write_batch(&batch)
+    cols.with_batch(|b| w.write_batch(b))
 }
 
 /// How a test opens a writer on a target.
