@@ -61,6 +61,8 @@ pub enum Command {
     },
     /// Packets, duration, rate and a protocol histogram of a capture.
     Info { input: String },
+    /// Watch a directory and extract every new capture into its own output file.
+    Watch(WatchArgs),
     /// Version, loaded plugins, output formats and whether live capture is available.
     Status,
     /// Benchmark floor: read the capture through its capture plugin and decode every
@@ -101,6 +103,23 @@ pub struct ExtractArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// Directory to watch for new .pcap, .pcapng and .cap files.
+    pub directory: String,
+    /// Where outputs go, one per capture: <stem>.<extension of the format> [default: DIR/features].
+    #[arg(long = "output-dir", short = 'O', value_name = "DIR")]
+    pub output_dir: Option<String>,
+    /// Seconds between scans; a file is processed once its size stopped changing.
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    pub interval: f64,
+    /// Process the captures present now, then exit.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct LiveArgs {
     /// Interface to capture on (e.g. `lo`, `eth0`).
     pub interface: String,
@@ -117,7 +136,7 @@ pub struct LiveArgs {
     pub common: CommonArgs,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct CommonArgs {
     /// Output path, or `-` for stdout (default).
     #[arg(short, long)]
@@ -325,6 +344,7 @@ pub fn main() -> i32 {
         Command::DecodeOnly { input } => cmd_decode_only(&plugins, input),
         Command::Info { input } => cmd_info(&plugins, input),
         Command::Status => cmd_status(&plugins),
+        Command::Watch(args) => cmd_watch(&cli, &plugins, args),
     }
 }
 
@@ -488,6 +508,98 @@ fn cmd_info(plugins: &Plugins, input: &str) -> i32 {
     }
     if let Some(e) = error {
         eprintln!("jj: {input}: {e}");
+        return 1;
+    }
+    0
+}
+
+fn cmd_watch(cli: &Cli, plugins: &Plugins, args: &WatchArgs) -> i32 {
+    let dir = Path::new(&args.directory);
+    if !dir.is_dir() {
+        eprintln!("jj: {}: not a directory", args.directory);
+        return 2;
+    }
+    if !(args.interval > 0.0 && args.interval.is_finite()) {
+        eprintln!("jj: --interval must be > 0 seconds");
+        return 2;
+    }
+    let out_dir = args
+        .output_dir
+        .clone()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("features"));
+    if let Err(e) = std::fs::create_dir_all(&out_dir) {
+        eprintln!(
+            "jj: cannot create output directory {}: {e}",
+            out_dir.display()
+        );
+        return 2;
+    }
+    let format = args.common.format.clone().unwrap_or_else(|| "csv".into());
+    let Some(ext) = plugins
+        .writers
+        .iter()
+        .flat_map(|w| w.factory.formats().into_iter())
+        .find(|f| f.name.as_str() == format)
+        .map(|f| f.extension.to_string())
+    else {
+        eprintln!("jj: unknown output format '{format}' (see `jj status`)");
+        return 2;
+    };
+    let stop = crate::signals::stop_flag();
+    let mut seen: std::collections::HashMap<String, (u64, bool)> = Default::default();
+    let mut failures = 0;
+    say(
+        cli.quiet,
+        &format!(
+            "watching {} (outputs in {})",
+            dir.display(),
+            out_dir.display()
+        ),
+    );
+    loop {
+        let files = match capture_files(dir) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("jj: {}: {e}", dir.display());
+                return 1;
+            }
+        };
+        for f in files {
+            let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            let entry = seen.entry(f.clone()).or_insert((u64::MAX, false));
+            let stable = entry.0 == size && size > 0;
+            entry.0 = size;
+            if entry.1 || !(stable || args.once) {
+                continue;
+            }
+            entry.1 = true;
+            let stem = Path::new(&f)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut common = args.common.clone();
+            common.format = Some(format.clone());
+            common.output = Some(
+                out_dir
+                    .join(format!("{stem}.{ext}"))
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            if cmd_extract(cli, plugins, &f, &common, None) != 0 {
+                failures += 1;
+            }
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+        }
+        if args.once || stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs_f64(args.interval));
+    }
+    if failures > 0 {
+        eprintln!("jj: {failures} capture(s) could not be processed completely");
         return 1;
     }
     0

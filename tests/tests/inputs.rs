@@ -85,3 +85,40 @@ fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary file left");
 }
+
+#[test]
+fn watch_processes_new_captures_as_they_appear() {
+    let dir = scratch("watch");
+    let incoming = dir.join("incoming");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let sample = workspace().join("resources/samples/sample.pcap");
+    std::fs::copy(&sample, incoming.join("a.pcap")).unwrap();
+    let mut child = Command::new(jj_path())
+        .args(["watch", incoming.to_str().unwrap(), "-O", out.to_str().unwrap(), "--interval", "0.2"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |p: &std::path::Path| {
+        for _ in 0..100 {
+            if p.exists() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    };
+    assert!(wait_for(&out.join("a.csv")), "the capture present at start is processed");
+    // a new capture arrives (moved in whole), and a damaged one
+    std::fs::copy(generated_capture(300), dir.join("b.tmp")).unwrap();
+    std::fs::rename(dir.join("b.tmp"), incoming.join("b.pcapng")).unwrap();
+    std::fs::write(incoming.join("c.pcap"), b"not a capture at all").unwrap();
+    assert!(wait_for(&out.join("b.csv")), "a new capture is processed");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let res = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(err.lines().filter(|l| l.contains("c.pcap") && !l.contains("counted")).count(), 1, "{err}");
+    let single = jj(&["extract", sample.to_str().unwrap(), "-o", "-"]);
+    assert_eq!(std::fs::read(out.join("a.csv")).unwrap(), single.stdout, "same output as jj extract");
+}
