@@ -281,6 +281,36 @@ fn main() {
         "RSS(1M)/RSS(200k) = {rr:.2}  (target <= 1.25)  {}",
         verdict(rr <= 1.25)
     );
+
+    // One 1,000,000-packet connection: bounded by --max-flow-packets (default 65,536),
+    // the connection continues in new rows.
+    let single = data.join("single-flow-1000000.pcap");
+    ensure_capture(
+        &single,
+        &GenConfig {
+            mode: Mode::SingleFlow { packets: 1_000_000 },
+            ..Default::default()
+        },
+    );
+    let o = run(
+        &jj,
+        &[
+            "extract",
+            single.to_str().unwrap(),
+            "-o",
+            flood_out.to_str().unwrap(),
+            "--threads",
+            "1",
+            "--profile",
+            "JJ-CORE",
+        ],
+    );
+    let rss_single = number_after(&o.stderr, "peak RSS ").unwrap_or(f64::NAN);
+    let rows = number_before(&o.stderr, " rows in").unwrap_or(0);
+    println!(
+        "single 1,000,000-packet flow (JJ-CORE): {rows} rows (split every 65,536 packets), peak RSS {rss_single:.1} MB  (bounded: {})",
+        verdict(rss_single < 256.0)
+    );
 }
 
 /// NFStream on the same capture (median of 3), if the Python package is installed.
