@@ -324,8 +324,7 @@ pub fn main() -> i32 {
         Command::Plugins => cmd_plugins(&plugins),
         Command::Features => {
             let cat = catalog(&cli, &plugins, &Options::new());
-            print!("{}", schema::to_markdown(&cat));
-            0
+            write_text(None, &schema::to_markdown(&cat))
         }
         Command::Schema { format, output } => {
             let cat = catalog(&cli, &plugins, &Options::new());
@@ -664,7 +663,9 @@ fn catalog(cli: &Cli, plugins: &Plugins, options: &Options) -> Catalog {
 fn write_text(path: Option<&Path>, text: &str) -> i32 {
     match path {
         None => {
-            print!("{text}");
+            // A closed pipe (`jj schema | head`) is not an error worth a panic.
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(text.as_bytes());
             0
         }
         Some(p) => match std::fs::write(p, text) {
