@@ -493,8 +493,15 @@ impl FrameProcessor {
         report: &mut RunReport,
         rows: &mut dyn FnMut(Rows),
     ) {
-        table.flush(ex);
-        rows(ex.take_rows());
+        if self.shard.1 == 1 {
+            // One worker: write the end-of-input rows in chunks (they come out in order),
+            // so open flows' rows are never all held at once.
+            table.flush_sorted(ex, ROWS_PER_BATCH, |ex| rows(ex.take_rows()));
+        } else {
+            // Several workers: the writer merges one final message per worker.
+            table.flush(ex);
+            rows(ex.take_rows());
+        }
         report.merge_flows(&table.counters);
         report.merge_failures(&ex.failures);
         if let (true, Some(d)) = (self.counting, &self.defrag) {

@@ -823,22 +823,47 @@ impl FlowTable {
 
     /// Emits every remaining flow (end of input).
     pub fn flush(&mut self, sink: &mut dyn FlowSink) {
+        self.flush_sorted(sink, usize::MAX, |_| {});
+    }
+
+    /// Emits every remaining flow in first-packet order (the output order of end-of-input
+    /// rows), calling `chunk` after every `every` flows so the caller can write the rows
+    /// out instead of holding all of them.
+    pub fn flush_sorted<S: FlowSink + ?Sized>(
+        &mut self,
+        sink: &mut S,
+        every: usize,
+        mut chunk: impl FnMut(&mut S),
+    ) {
+        let mut live: Vec<(u64, u32)> = Vec::with_capacity(self.live);
         for shard in 0..LOGICAL_SHARDS {
             for list in [LIST_OPEN, LIST_CLOSED] {
-                loop {
-                    let h = self.lists[shard][list as usize].head;
-                    if h == NIL {
-                        break;
-                    }
-                    let reason = if self.slots[h as usize].closed {
-                        flow_end::TCP_CLOSE
-                    } else {
-                        flow_end::EOF
-                    };
-                    self.finish(h, u64::MAX, reason, sink);
+                let mut h = self.lists[shard][list as usize].head;
+                while h != NIL {
+                    live.push((self.slots[h as usize].first_index, h));
+                    h = self.slots[h as usize].next;
                 }
             }
         }
+        live.sort_unstable();
+        struct Fwd<'a, S: ?Sized>(&'a mut S);
+        impl<S: FlowSink + ?Sized> FlowSink for Fwd<'_, S> {
+            fn finished(&mut self, flow: &Flow, order: OrderKey, end_reason: u8) {
+                self.0.finished(flow, order, end_reason)
+            }
+        }
+        for (n, (_, h)) in live.into_iter().enumerate() {
+            let reason = if self.slots[h as usize].closed {
+                flow_end::TCP_CLOSE
+            } else {
+                flow_end::EOF
+            };
+            self.finish(h, u64::MAX, reason, &mut Fwd(&mut *sink));
+            if (n + 1) % every == 0 {
+                chunk(sink);
+            }
+        }
+        chunk(sink);
     }
 }
 
