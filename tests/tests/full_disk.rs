@@ -23,21 +23,42 @@ fn a_full_disk_fails_cleanly() {
         .is_ok_and(|o| o.status.success());
     if !mounted {
         eprintln!("\n*** SKIPPED: cannot mount a tmpfs (not root?) ***\n");
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI runs as root and must run this test");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI runs as root and must run this test"
+        );
         return;
     }
     let _guard = Mount(mnt.clone());
     let pcap = generated_capture(3000);
     for (format, name) in [("csv", "out.csv"), ("jsonl", "out.jsonl")] {
         let out = mnt.join(name);
-        let o = jj(&["extract", pcap.to_str().unwrap(), "-o", out.to_str().unwrap(), "-f", format]);
+        let o = jj(&[
+            "extract",
+            pcap.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-f",
+            format,
+        ]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{format}: {err}");
-        assert!(err.contains(name), "{format}: the error names the output: {err}");
-        assert!(err.to_lowercase().contains("no space"), "{format}: says why: {err}");
+        assert!(
+            err.contains(name),
+            "{format}: the error names the output: {err}"
+        );
+        assert!(
+            err.to_lowercase().contains("no space"),
+            "{format}: says why: {err}"
+        );
         assert!(!err.contains("panicked"));
         assert!(!out.exists(), "{format}: nothing under the final name");
-        let left: Vec<_> = std::fs::read_dir(&mnt).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(&mnt)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
         assert!(left.is_empty(), "{format}: partial file removed: {left:?}");
     }
 }

@@ -10,16 +10,38 @@ fn a_directory_is_processed_in_sorted_order_and_bad_files_are_reported_one_line_
     std::fs::copy(generated_capture(300), dir.join("a.pcapng.cap")).unwrap();
     std::fs::write(dir.join("c.pcapng"), b"definitely not a capture").unwrap();
     std::fs::write(dir.join("notes.txt"), b"ignored: not a capture extension").unwrap();
-    let o = jj(&["extract", dir.to_str().unwrap(), "-o", "-", "--feature", "start_time"]);
-    assert_eq!(o.status.code(), Some(1), "a failed file makes the exit code 1");
+    let o = jj(&[
+        "extract",
+        dir.to_str().unwrap(),
+        "-o",
+        "-",
+        "--feature",
+        "start_time",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed file makes the exit code 1"
+    );
     let err = stderr(&o);
     let failures: Vec<&str> = err.lines().filter(|l| l.contains("c.pcapng")).collect();
     assert_eq!(failures.len(), 1, "{err}");
     assert!(!err.contains("notes.txt"));
     // rows of a.pcapng.cap come first, then b.pcap's
     let single = |p: &std::path::Path| {
-        let o = jj(&["extract", p.to_str().unwrap(), "-o", "-", "--feature", "start_time"]);
-        stdout(&o).lines().skip(1).map(str::to_string).collect::<Vec<_>>()
+        let o = jj(&[
+            "extract",
+            p.to_str().unwrap(),
+            "-o",
+            "-",
+            "--feature",
+            "start_time",
+        ]);
+        stdout(&o)
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
     };
     let mut expected = single(&dir.join("a.pcapng.cap"));
     expected.extend(single(&dir.join("b.pcap")));
@@ -40,27 +62,51 @@ fn info_and_status_describe_the_capture_and_the_installation() {
         .expect("packets line");
     // the same count as the frames jj extract reads
     let e = jj(&["extract", sample.to_str().unwrap(), "-o", "-"]);
-    assert!(stderr(&e).contains(&format!(": {packets} frames")), "{}", stderr(&e));
+    assert!(
+        stderr(&e).contains(&format!(": {packets} frames")),
+        "{}",
+        stderr(&e)
+    );
     assert!(text.contains("IPv4 TCP") && text.contains("duration:") && text.contains("rate:"));
 
     let s = stdout(&jj(&["status"]));
-    assert!(s.contains("plugin-api 1.0.0") && s.contains("output formats:") && s.contains("live capture:"));
+    assert!(
+        s.contains("plugin-api 1.0.0")
+            && s.contains("output formats:")
+            && s.contains("live capture:")
+    );
 }
 
 #[test]
 fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
     let dir = scratch("sigterm");
     let pcap = dir.join("big.pcap");
-    let cfg = jj_gen::GenConfig { target_bytes: Some(400_000_000), ..Default::default() };
-    jj_gen::generate(&cfg, std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap())).unwrap();
+    let cfg = jj_gen::GenConfig {
+        target_bytes: Some(400_000_000),
+        ..Default::default()
+    };
+    jj_gen::generate(
+        &cfg,
+        std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap()),
+    )
+    .unwrap();
     let out = dir.join("flows.csv");
     let mut child = Command::new(jj_path())
-        .args(["extract", pcap.to_str().unwrap(), "-o", out.to_str().unwrap(), "--threads", "2"])
+        .args([
+            "extract",
+            pcap.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--threads",
+            "2",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(150));
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let res = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "clean exit after SIGTERM: {err}");
@@ -75,7 +121,14 @@ fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
     assert!(rows > 0);
     if err.contains("interrupted") {
         // the run was cut short: fewer rows than the whole capture has
-        let full = jj(&["extract", pcap.to_str().unwrap(), "-o", "-", "--feature", "protocol"]);
+        let full = jj(&[
+            "extract",
+            pcap.to_str().unwrap(),
+            "-o",
+            "-",
+            "--feature",
+            "protocol",
+        ]);
         assert!(rows <= stdout(&full).lines().count() - 1);
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
@@ -95,7 +148,14 @@ fn watch_processes_new_captures_as_they_appear() {
     let sample = workspace().join("resources/samples/sample.pcap");
     std::fs::copy(&sample, incoming.join("a.pcap")).unwrap();
     let mut child = Command::new(jj_path())
-        .args(["watch", incoming.to_str().unwrap(), "-O", out.to_str().unwrap(), "--interval", "0.2"])
+        .args([
+            "watch",
+            incoming.to_str().unwrap(),
+            "-O",
+            out.to_str().unwrap(),
+            "--interval",
+            "0.2",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -108,17 +168,32 @@ fn watch_processes_new_captures_as_they_appear() {
         }
         false
     };
-    assert!(wait_for(&out.join("a.csv")), "the capture present at start is processed");
+    assert!(
+        wait_for(&out.join("a.csv")),
+        "the capture present at start is processed"
+    );
     // a new capture arrives (moved in whole), and a damaged one
     std::fs::copy(generated_capture(300), dir.join("b.tmp")).unwrap();
     std::fs::rename(dir.join("b.tmp"), incoming.join("b.pcapng")).unwrap();
     std::fs::write(incoming.join("c.pcap"), b"not a capture at all").unwrap();
     assert!(wait_for(&out.join("b.csv")), "a new capture is processed");
     std::thread::sleep(std::time::Duration::from_millis(600));
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let res = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&res.stderr);
-    assert_eq!(err.lines().filter(|l| l.contains("c.pcap") && !l.contains("counted")).count(), 1, "{err}");
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("c.pcap") && !l.contains("counted"))
+            .count(),
+        1,
+        "{err}"
+    );
     let single = jj(&["extract", sample.to_str().unwrap(), "-o", "-"]);
-    assert_eq!(std::fs::read(out.join("a.csv")).unwrap(), single.stdout, "same output as jj extract");
+    assert_eq!(
+        std::fs::read(out.join("a.csv")).unwrap(),
+        single.stdout,
+        "same output as jj extract"
+    );
 }

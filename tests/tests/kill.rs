@@ -9,7 +9,11 @@ use std::{
 
 fn formats() -> Vec<String> {
     let s = stdout(&jj(&["status"]));
-    let line = s.lines().find_map(|l| l.strip_prefix("output formats: ")).unwrap_or("").to_string();
+    let line = s
+        .lines()
+        .find_map(|l| l.strip_prefix("output formats: "))
+        .unwrap_or("")
+        .to_string();
     line.split(", ").map(str::to_string).collect()
 }
 
@@ -45,45 +49,75 @@ fn validate(format: &str, path: &Path) -> Result<usize, String> {
             } else {
                 "import sys\nimport pyarrow.parquet as pq\nprint(pq.read_table(sys.argv[1]).num_rows)"
             };
-            let o = Command::new("python3").args(["-c", script]).arg(path).output().map_err(|e| e.to_string())?;
+            let o = Command::new("python3")
+                .args(["-c", script])
+                .arg(path)
+                .output()
+                .map_err(|e| e.to_string())?;
             if !o.status.success() {
                 return Err(String::from_utf8_lossy(&o.stderr).into_owned());
             }
-            String::from_utf8_lossy(&o.stdout).trim().parse().map_err(|e| format!("{e}"))
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse()
+                .map_err(|e| format!("{e}"))
         }
         other => Err(format!("no validator for {other}")),
     }
 }
 
 fn python_has(module: &str) -> bool {
-    Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
 fn sigkill_never_leaves_a_truncated_file_under_the_final_name() {
     let dir = scratch("kill");
     let pcap = dir.join("input.pcap");
-    let cfg = jj_gen::GenConfig { target_bytes: Some(60_000_000), ..Default::default() };
-    jj_gen::generate(&cfg, std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap())).unwrap();
+    let cfg = jj_gen::GenConfig {
+        target_bytes: Some(60_000_000),
+        ..Default::default()
+    };
+    jj_gen::generate(
+        &cfg,
+        std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap()),
+    )
+    .unwrap();
     let available = formats();
     let mut tested = Vec::new();
     let mut seed: u64 = 0x9e3779b97f4a7c15;
-    for (format, ext, needs) in
-        [("csv", "csv", None), ("jsonl", "jsonl", None), ("parquet", "parquet", Some("pyarrow")), ("sqlite", "db", Some("sqlite3"))]
-    {
+    for (format, ext, needs) in [
+        ("csv", "csv", None),
+        ("jsonl", "jsonl", None),
+        ("parquet", "parquet", Some("pyarrow")),
+        ("sqlite", "db", Some("sqlite3")),
+    ] {
         if !available.iter().any(|f| f == format) {
             eprintln!("kill test: format {format} not installed, skipped");
             continue;
         }
         if let Some(m) = needs {
             if !python_has(m) {
-                eprintln!("kill test: python3 module {m} missing, cannot validate {format}; skipped");
+                eprintln!(
+                    "kill test: python3 module {m} missing, cannot validate {format}; skipped"
+                );
                 continue;
             }
         }
         // the row count of a complete run
         let full = dir.join(format!("full.{ext}"));
-        let o = jj(&["-q", "extract", pcap.to_str().unwrap(), "-o", full.to_str().unwrap(), "-f", format]);
+        let o = jj(&[
+            "-q",
+            "extract",
+            pcap.to_str().unwrap(),
+            "-o",
+            full.to_str().unwrap(),
+            "-f",
+            format,
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let expected = validate(format, &full).expect("complete output valid");
         let (mut killed, mut finished) = (0, 0);
@@ -94,7 +128,15 @@ fn sigkill_never_leaves_a_truncated_file_under_the_final_name() {
             seed ^= seed << 17;
             let delay = Duration::from_millis(seed % 400);
             let mut child = Command::new(jj_path())
-                .args(["-q", "extract", pcap.to_str().unwrap(), "-o", out.to_str().unwrap(), "-f", format])
+                .args([
+                    "-q",
+                    "extract",
+                    pcap.to_str().unwrap(),
+                    "-o",
+                    out.to_str().unwrap(),
+                    "-f",
+                    format,
+                ])
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
@@ -107,12 +149,21 @@ fn sigkill_never_leaves_a_truncated_file_under_the_final_name() {
                 killed += 1;
             }
             if out.exists() {
-                let rows = validate(format, &out).unwrap_or_else(|e| panic!("{format} run {i}: corrupt final file: {e}"));
-                assert_eq!(rows, expected, "{format} run {i}: a final file holds every row");
+                let rows = validate(format, &out)
+                    .unwrap_or_else(|e| panic!("{format} run {i}: corrupt final file: {e}"));
+                assert_eq!(
+                    rows, expected,
+                    "{format} run {i}: a final file holds every row"
+                );
             }
         }
-        eprintln!("kill test {format}: {killed} killed, {finished} finished, every final file complete");
-        assert!(killed > 0, "{format}: the runs must be interrupted sometimes");
+        eprintln!(
+            "kill test {format}: {killed} killed, {finished} finished, every final file complete"
+        );
+        assert!(
+            killed > 0,
+            "{format}: the runs must be interrupted sometimes"
+        );
         tested.push(format);
     }
     assert!(tested.contains(&"csv") && tested.contains(&"jsonl"));

@@ -8,22 +8,44 @@ fn extract_all(shared: &Path, dir: &Path, extra: &[&str]) {
     let mut files: Vec<_> = std::fs::read_dir(shared.join("pcaps"))
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng" | "cap")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng" | "cap")
+            )
+        })
         .collect();
     files.sort();
     for f in files {
         let name = f.file_name().unwrap().to_str().unwrap().to_string();
         let out = dir.join(format!("{name}.jsonl"));
-        let mut args = vec!["-q", "extract", f.to_str().unwrap(), "-o", out.to_str().unwrap()];
+        let mut args = vec![
+            "-q",
+            "extract",
+            f.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         let o = jj(&args);
-        assert!(matches!(o.status.code(), Some(0 | 1)), "{name}: {}", stderr(&o));
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{name}: {}",
+            stderr(&o)
+        );
     }
 }
 
 fn python_tool(shared: &Path, tool: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new("python3").arg(shared.join("tools").join(tool)).args(args).output().expect("python3");
-    (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+    let o = Command::new("python3")
+        .arg(shared.join("tools").join(tool))
+        .args(args)
+        .output()
+        .expect("python3");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
 }
 
 const JJ_CORE_GROUPS: [&str; 5] = ["flow_meta", "timing", "size", "tcp", "tls"];
@@ -35,9 +57,18 @@ fn compat_mode_matches_joyfuljay_golden_on_jj_core() {
     let loaded: Vec<&str> = JJ_CORE_GROUPS
         .iter()
         .copied()
-        .filter(|g| schema["features"].as_object().unwrap().keys().any(|k| k.starts_with(&format!("{g}."))))
+        .filter(|g| {
+            schema["features"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .any(|k| k.starts_with(&format!("{g}.")))
+        })
         .collect();
-    assert_eq!(loaded, JJ_CORE_GROUPS, "every JJ-CORE group must be installed");
+    assert_eq!(
+        loaded, JJ_CORE_GROUPS,
+        "every JJ-CORE group must be installed"
+    );
     let dir = scratch("parity-compat");
     extract_all(&shared, &dir, &["--compat", "joyfuljay"]);
     let golden = shared.join("reference/joyfuljay-golden/default");
@@ -67,9 +98,17 @@ fn default_mode_matches_tshark_and_foxio_for_tls_over_tcp() {
     let dir = scratch("truth-default");
     extract_all(&shared, &dir, &[]);
     let truth = shared.join("reference/tshark-shared.tsv");
-    let (ok, out) = python_tool(&shared, "jj-truth", &[truth.to_str().unwrap(), dir.to_str().unwrap(), "--json"]);
+    let (ok, out) = python_tool(
+        &shared,
+        "jj-truth",
+        &[truth.to_str().unwrap(), dir.to_str().unwrap(), "--json"],
+    );
     assert!(ok, "{out}");
-    let json_line = out.lines().rev().find(|l| l.starts_with('{')).expect("json report");
+    let json_line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .expect("json report");
     let v: serde_json::Value = serde_json::from_str(json_line).unwrap();
     eprintln!("{}", out.lines().last().unwrap_or(""));
     // Known reference erratum: FoxIO's ja4 tool labels the JA4S of TCP carried inside
@@ -79,16 +118,36 @@ fn default_mode_matches_tshark_and_foxio_for_tls_over_tcp() {
     let erratum = |field: &str| u64::from(field == "ja4s");
     for field in ["ja3", "ja3s", "sni", "alpn", "ja4", "ja4s"] {
         let f = &v["fields"][field];
-        let (checks, equal) = (f["checks_tcp"].as_u64().unwrap(), f["equal_tcp"].as_u64().unwrap());
+        let (checks, equal) = (
+            f["checks_tcp"].as_u64().unwrap(),
+            f["equal_tcp"].as_u64().unwrap(),
+        );
         assert!(checks > 0, "{field}: no TCP reference values");
-        assert_eq!(equal + erratum(field), checks, "{field}: {equal}/{checks} TLS-over-TCP values equal: {f}");
+        assert_eq!(
+            equal + erratum(field),
+            checks,
+            "{field}: {equal}/{checks} TLS-over-TCP values equal: {f}"
+        );
     }
     let only = scratch("truth-erratum");
     let name = format!("{ERRATUM_CAPTURE}.jsonl");
     std::fs::copy(dir.join(&name), only.join(&name)).unwrap();
-    let (_, out) = python_tool(&shared, "jj-truth", &[truth.to_str().unwrap(), only.to_str().unwrap(), "--json"]);
-    let v: serde_json::Value = serde_json::from_str(out.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let (_, out) = python_tool(
+        &shared,
+        "jj-truth",
+        &[truth.to_str().unwrap(), only.to_str().unwrap(), "--json"],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(out.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
     let f = &v["fields"]["ja4s"];
-    assert_eq!((f["found"].as_u64(), f["different"].as_u64()), (Some(1), Some(1)), "the erratum is this flow: {f}");
-    assert_eq!(v["fields"]["ja4"]["equal"].as_u64(), Some(1), "its client JA4 matches");
+    assert_eq!(
+        (f["found"].as_u64(), f["different"].as_u64()),
+        (Some(1), Some(1)),
+        "the erratum is this flow: {f}"
+    );
+    assert_eq!(
+        v["fields"]["ja4"]["equal"].as_u64(),
+        Some(1),
+        "its client JA4 matches"
+    );
 }

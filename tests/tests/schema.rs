@@ -69,10 +69,18 @@ fn profiles_list_show_and_validate() {
         .lines()
         .filter(|l| !l.starts_with('#') && v["features"].get(l.trim()).is_some())
         .count();
-    let core_loaded = v["features"].as_object().unwrap().values().filter(|f| f["profile"] == "JJ-CORE").count();
+    let core_loaded = v["features"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|f| f["profile"] == "JJ-CORE")
+        .count();
     assert!(core_loaded >= core_listed);
     let list = stdout(&jj(&["profiles", "list"]));
-    assert!(list.contains(&format!("JJ-CORE\t{core_loaded} loaded of 151 listed")), "{list}");
+    assert!(
+        list.contains(&format!("JJ-CORE\t{core_loaded} loaded of 151 listed")),
+        "{list}"
+    );
     let show = stdout(&jj(&["profiles", "show", "JJ-CORE"]));
     assert!(show.starts_with("flow_meta (29)"), "{show}");
     let bad = jj(&["profiles", "show", "NOPE"]);

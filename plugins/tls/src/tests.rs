@@ -1318,8 +1318,10 @@ fn requirements_per_mode() {
     assert_eq!(r.payload_bytes_per_direction, 0);
     assert_eq!(r.needs_all_flows, 0);
     let r = TlsFactory
-        .describe(&Options::parse("tls_payload_fallback=true
-"))
+        .describe(&Options::parse(
+            "tls_payload_fallback=true
+",
+        ))
         .unwrap()
         .requirements;
     assert_eq!(r.payload_bytes_per_packet, 16384);
@@ -1339,7 +1341,9 @@ fn requirements_per_mode() {
         (4096, 0, 0)
     );
     let r = TlsFactory
-        .describe(&Options::parse("tls_stream_bytes=1000\ntls_payload_fallback=true\n"))
+        .describe(&Options::parse(
+            "tls_stream_bytes=1000\ntls_payload_fallback=true\n",
+        ))
         .unwrap()
         .requirements;
     assert_eq!(
