@@ -11,10 +11,7 @@ use jj_plugin_api::{
     ErrorKind, Options, PluginResult, RowBatch, Schema, WriteSummary, Writer, WriterFactory,
 };
 use jj_writer_util::{OwnedColumn, OwnedColumns};
-use std::{
-    path::{Path, PathBuf},
-    sync::atomic::{AtomicU32, Ordering},
-};
+use std::path::Path;
 
 // ---- building schemas and batches by hand (`jj_writer_util::OwnedColumn`) ----
 
@@ -32,45 +29,7 @@ type OpenFn = dyn Fn(&str, &Schema) -> PluginResult<TextWriter>;
 
 // ---- temporary directories ----
 
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "jj-output-text-test-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Every file name in the directory, sorted.
-    fn entries(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use jj_writer_util::ScratchDir as TempDir;
 
 fn open(factory: &OpenFn, target: &Path, schema: &Schema) -> TextWriter {
     factory(target.to_str().unwrap(), schema).unwrap()

@@ -16,8 +16,10 @@
 pub mod batch;
 pub mod json;
 pub mod owned;
+pub mod scratch;
 pub mod temp;
 
 pub use batch::check_batch;
 pub use owned::{OwnedColumn, OwnedColumns};
+pub use scratch::ScratchDir;
 pub use temp::{write_error, PartialFile, TempTarget};
