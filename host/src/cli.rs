@@ -2,7 +2,7 @@
 use crate::{
     catalog::Catalog,
     config::{bidir_split_name, RunConfig},
-    engine::{self, EngineConfig, Plan, PlanExtractor, RunReport},
+    engine::{self, EngineConfig, GraphWindow, Plan, PlanExtractor, RunReport},
     flowtable::FlowConfig,
     loader::{plugin_dirs, Plugins},
     rows::schema_of,
@@ -207,6 +207,14 @@ pub struct CommonArgs {
     /// Use this capture backend instead of the best match.
     #[arg(long)]
     pub capture: Option<String>,
+    /// Two-pass features (connection graph): seconds of flow end time per graph window;
+    /// 0 = one window per capture [default: 0; live: 60].
+    #[arg(long, value_name = "S")]
+    pub graph_window: Option<f64>,
+    /// Two-pass features: rows held per graph window at most; a fuller window closes early
+    /// [default: 200000].
+    #[arg(long, value_name = "N")]
+    pub graph_window_rows: Option<usize>,
     /// Database table (SQLite, PostgreSQL; may be `schema.table`) [default: jj_features].
     #[arg(long, value_name = "TABLE", help_heading = "Output")]
     pub db_table: Option<String>,
@@ -271,6 +279,8 @@ impl CommonArgs {
             burst_threshold_ms: self.burst_threshold_ms,
             compat: self.compat.clone(),
             capture: self.capture.clone(),
+            graph_window: self.graph_window,
+            graph_window_rows: self.graph_window_rows,
             db_table: self.db_table.clone(),
             db_if_exists: self.db_if_exists.clone(),
             db_batch_size: self.db_batch_size,
@@ -960,6 +970,7 @@ fn cmd_extract(
         extractors: Vec::new(),
         selection: Vec::new(),
         options: options.to_text(),
+        graph: GraphWindow::default(),
     };
     let mut columns: Vec<ColumnMeta> = Vec::new();
     let mut reqs = Requirements::default();
@@ -971,7 +982,17 @@ fn cmd_extract(
                 component: entry.component,
                 name: entry.name.clone(),
                 n_values: entry.info.features.len(),
+                two_pass: entry.info.requirements.needs_all_flows != 0
+                    && plugins.extractor_has_second_pass(entry.component),
             });
+            if entry.info.requirements.needs_all_flows != 0
+                && !plugins.extractor_has_second_pass(entry.component)
+            {
+                eprintln!(
+                    "jj: warning: extractor '{}' asks for a second pass, but its library was built against a plugin-api without one (needs Rust plugin-api >= 1.1): its columns hold first-pass values only; rebuild it",
+                    entry.name
+                );
+            }
             reqs = reqs.merge(entry.info.requirements);
         }
     }
@@ -985,9 +1006,16 @@ fn cmd_extract(
             dtype: f.dtype,
         });
     }
-    if reqs.needs_all_flows != 0 {
-        say(cli.quiet, "note: a loaded extractor asks for a second pass over all flows; this jj runs it per flow only");
-    }
+    plan.graph = GraphWindow {
+        window_ns: (cfg
+            .graph_window
+            .unwrap_or(if live.is_some() { 60.0 } else { 0.0 })
+            * 1e9) as i64,
+        max_rows: cfg
+            .graph_window_rows
+            .unwrap_or(GraphWindow::DEFAULT_MAX_ROWS),
+        live: live.is_some(),
+    };
     if cfg.bidir_split.unwrap_or(false) {
         for c in &mut columns {
             c.name = bidir_split_name(c.name.as_str()).into();
@@ -1120,7 +1148,13 @@ fn cmd_extract(
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     }
-    let mut session = engine::Session::new(plugins, &plan, writer, &schema, &engine_cfg);
+    let mut session = match engine::Session::new(plugins, &plan, writer, &schema, &engine_cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jj: {e}");
+            return 1;
+        }
+    };
     let mut failed_files = 0usize;
     for input in &inputs {
         let capture = match first_capture.take() {
@@ -1221,6 +1255,12 @@ fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
                 f.first_message.as_deref().unwrap_or("")
             );
         }
+    }
+    if r.graph_windows_cut > 0 {
+        eprintln!(
+            "jj: {} of {} graph window(s) reached --graph-window-rows and closed early: their two-pass (connection) features cover only the flows of each part",
+            r.graph_windows_cut, r.graph_windows
+        );
     }
     if r.type_mismatches > 0 {
         eprintln!(

@@ -48,6 +48,11 @@ pub struct RunConfig {
     /// `joyfuljay` for JoyfulJay 0.1.6.1-compatible output.
     pub compat: Option<String>,
     pub capture: Option<String>,
+    /// Two-pass extractors: seconds of flow end time per graph window (0 = one window per
+    /// capture; live capture defaults to 60).
+    pub graph_window: Option<f64>,
+    /// Two-pass extractors: at most this many rows held per window.
+    pub graph_window_rows: Option<usize>,
     // ---- writer options (passed to the output plugin) ----
     pub db_table: Option<String>,
     /// append | replace | fail
@@ -116,6 +121,8 @@ impl RunConfig {
             burst_threshold_ms,
             compat,
             capture,
+            graph_window,
+            graph_window_rows,
             db_table,
             db_if_exists,
             db_batch_size,
@@ -176,6 +183,16 @@ impl RunConfig {
                     "--db-if-exists must be append, replace or fail (got '{m}')"
                 ));
             }
+        }
+        if let Some(w) = self.graph_window {
+            if !(w >= 0.0 && w.is_finite()) {
+                return Err(format!(
+                    "--graph-window must be >= 0 seconds (0 = one window per capture; got {w})"
+                ));
+            }
+        }
+        if self.graph_window_rows == Some(0) {
+            return Err("--graph-window-rows must be at least 1".into());
         }
         if self.db_batch_size == Some(0) {
             return Err("--db-batch-size must be at least 1".into());
@@ -341,6 +358,8 @@ mod tests {
             burst_threshold_ms = 6.0
             compat = "joyfuljay"
             capture = "file"
+            graph_window = 30.0
+            graph_window_rows = 9
             db_table = "t"
             db_if_exists = "fail"
             db_batch_size = 7
@@ -392,6 +411,13 @@ mod tests {
                     ..Default::default()
                 },
                 "--max-sequence-length",
+            ),
+            (
+                RunConfig {
+                    graph_window: Some(-1.0),
+                    ..Default::default()
+                },
+                "--graph-window",
             ),
             (
                 RunConfig {

@@ -726,7 +726,7 @@ const jj_c_extractor *jj_c_extractor_entry(void) { return &D; }
             ip_version: 4,
             protocol: 6,
             end_reason: 0,
-            _reserved: 0,
+            pass: 0,
             first_packet_index: 1000,
             anomalies: 0,
             _reserved2: 0,

@@ -17,9 +17,10 @@ use crate::{
 };
 use jj_decode::{anomaly, decode_ip, decode_with, DecodeMode, Decoded};
 use jj_plugin_api::{
-    abi_stable::std_types::{RSliceMut, RStr},
+    abi_stable::std_types::{RSlice, RSliceMut, RStr},
     ffi::{FfiCaptureSourceBox, FfiExtractorBox, FfiWriterBox},
-    BatchStatus, CaptureStats, ErrorKind, FrameBatch, Value, WriteSummary,
+    flow_pass, BatchStatus, CaptureStats, ErrorKind, FlowView, FrameBatch, PluginError, StreamView,
+    Value, WriteSummary,
 };
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -34,6 +35,39 @@ pub struct PlanExtractor {
     pub component: usize,
     pub name: String,
     pub n_values: usize,
+    /// Runs in two passes (`needs_all_flows`): see [`SecondPass`].
+    pub two_pass: bool,
+}
+
+/// Two-pass extractors: how output rows are grouped into graph windows.
+///
+/// A window is a run of consecutive rows in output order. It closes at the end of each
+/// capture; with `window_ns > 0` also before the first row whose flow ended (last packet)
+/// at or after `start + window_ns`, where `start` is the first row's end time rounded down
+/// to a multiple of `window_ns` (so windows of many sensors line up); at `max_rows` rows;
+/// and, in live capture, when the wall clock passes `start + window_ns`.
+#[derive(Clone, Debug)]
+pub struct GraphWindow {
+    /// Nanoseconds of flow end time per window; 0 = one window per capture.
+    pub window_ns: i64,
+    /// Rows held per window at most.
+    pub max_rows: usize,
+    /// Live capture: windows also close on the wall clock.
+    pub live: bool,
+}
+
+impl GraphWindow {
+    pub const DEFAULT_MAX_ROWS: usize = 200_000;
+}
+
+impl Default for GraphWindow {
+    fn default() -> Self {
+        GraphWindow {
+            window_ns: 0,
+            max_rows: Self::DEFAULT_MAX_ROWS,
+            live: false,
+        }
+    }
 }
 
 /// What to run and which values to keep.
@@ -43,11 +77,70 @@ pub struct Plan {
     pub selection: Vec<usize>,
     /// The options text handed to `create`.
     pub options: String,
+    /// Windows of the second pass (used only when an extractor is two-pass).
+    pub graph: GraphWindow,
 }
 
 impl Plan {
     fn total_values(&self) -> usize {
         self.extractors.iter().map(|e| e.n_values).sum()
+    }
+
+    /// `(extractor index, range in the full row)` of every two-pass extractor.
+    fn two_pass_ranges(&self) -> Vec<(usize, (usize, usize))> {
+        let mut off = 0;
+        let mut out = Vec::new();
+        for (i, e) in self.extractors.iter().enumerate() {
+            if e.two_pass {
+                out.push((i, (off, off + e.n_values)));
+            }
+            off += e.n_values;
+        }
+        out
+    }
+}
+
+/// One output row on its way to the writer.
+pub struct Row {
+    order: OrderKey,
+    /// The selected columns.
+    values: Vec<Value>,
+    /// What the second pass needs; `None` when no extractor is two-pass.
+    second: Option<Box<SecondPassRow>>,
+}
+
+/// A row's part in the second pass: the flow's key and the two-pass extractors' first-pass
+/// values. Packets are not kept.
+struct SecondPassRow {
+    /// Key fields only: no packets, payload or streams.
+    view: FlowView<'static>,
+    /// Last packet time: decides the graph window.
+    end_ts_ns: i64,
+    /// The two-pass extractors' slots, concatenated in plan order.
+    scratch: Vec<Value>,
+    /// Bit k: the k-th two-pass extractor failed on this flow in the first pass.
+    failed: u64,
+}
+
+/// The flow's key fields with every borrowed slice empty: what the second pass sees.
+fn key_view(v: &FlowView<'_>) -> FlowView<'static> {
+    FlowView {
+        src_ip: v.src_ip,
+        dst_ip: v.dst_ip,
+        src_port: v.src_port,
+        dst_port: v.dst_port,
+        ip_version: v.ip_version,
+        protocol: v.protocol,
+        end_reason: v.end_reason,
+        pass: flow_pass::EXTRACT,
+        first_packet_index: v.first_packet_index,
+        anomalies: v.anomalies,
+        _reserved2: 0,
+        link: v.link,
+        packets: RSlice::from_slice(&[]),
+        payload: RSlice::from_slice(&[]),
+        hdr_bytes: RSlice::from_slice(&[]),
+        streams: [StreamView::default(), StreamView::default()],
     }
 }
 
@@ -71,7 +164,9 @@ struct Extraction<'p> {
     ranges: Vec<(usize, usize)>,
     scratch: Vec<Value>,
     failures: Vec<ExtractorFailures>,
-    out: Vec<(OrderKey, Vec<Value>)>,
+    /// Two-pass extractors: (index, range in the full row).
+    two_pass: Vec<(usize, (usize, usize))>,
+    out: Vec<Row>,
 }
 
 impl<'p> Extraction<'p> {
@@ -111,13 +206,14 @@ impl<'p> Extraction<'p> {
                     ..Default::default()
                 })
                 .collect(),
+            two_pass: plan.two_pass_ranges(),
             out: Vec::new(),
         })
     }
 
-    fn take_rows(&mut self) -> Vec<(OrderKey, Vec<Value>)> {
+    fn take_rows(&mut self) -> Vec<Row> {
         let mut rows = std::mem::take(&mut self.out);
-        rows.sort_unstable_by_key(|r| r.0);
+        rows.sort_unstable_by_key(|r| r.order);
         rows
     }
 }
@@ -125,6 +221,7 @@ impl<'p> Extraction<'p> {
 impl crate::flowtable::FlowSink for Extraction<'_> {
     fn finished(&mut self, flow: &Flow, order: OrderKey, end_reason: u8) {
         let view = flow.view(end_reason);
+        let mut failed = 0u64;
         for (i, inst) in self.instances.iter_mut().enumerate() {
             let (a, b) = self.ranges[i];
             let slots = &mut self.scratch[a..b];
@@ -145,15 +242,36 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
                 if f.first_message.is_none() {
                     f.first_message = Some(msg);
                 }
+                failed |= 1u64 << i.min(63);
             }
         }
-        let row: Vec<Value> = self
+        let values: Vec<Value> = self
             .plan
             .selection
             .iter()
             .map(|&j| self.scratch[j].clone())
             .collect();
-        self.out.push((order, row));
+        let second = (!self.two_pass.is_empty()).then(|| {
+            let mut scratch = Vec::new();
+            let mut mask = 0u64;
+            for (k, &(i, (a, b))) in self.two_pass.iter().enumerate() {
+                scratch.extend_from_slice(&self.scratch[a..b]);
+                if failed & (1u64 << i.min(63)) != 0 {
+                    mask |= 1u64 << k;
+                }
+            }
+            Box::new(SecondPassRow {
+                view: key_view(&view),
+                end_ts_ns: view.last_ts_ns(),
+                scratch,
+                failed: mask,
+            })
+        });
+        self.out.push(Row {
+            order,
+            values,
+            second,
+        });
     }
 }
 
@@ -207,6 +325,9 @@ pub struct RunReport {
     pub reassembled_datagrams: u64,
     /// Datagrams still incomplete when their capture ended (their fragments never became packets).
     pub fragments_pending_at_end: u64,
+    /// Second pass: graph windows run, and how many closed early at the row bound.
+    pub graph_windows: u64,
+    pub graph_windows_cut: u64,
 }
 
 impl RunReport {
@@ -289,17 +410,205 @@ impl RunReport {
     }
 }
 
+/// The second pass of two-pass extractors (`needs_all_flows`): holds the rows of one
+/// graph window (see [`GraphWindow`]), then, on one instance per extractor and in output
+/// order, calls `observe_row` for every row of the window and `finish_row` for each, and
+/// puts the final values into the rows' selected columns. Only rows are held, never
+/// packets: memory is bounded by `GraphWindow::max_rows`.
+pub struct SecondPass {
+    graph: GraphWindow,
+    /// (plan extractor index, instance, range in `SecondPassRow::scratch`).
+    stages: Vec<(usize, FfiExtractorBox, (usize, usize))>,
+    /// (output column, index in `SecondPassRow::scratch`) of each selected two-pass column.
+    columns: Vec<(usize, usize)>,
+    window: Vec<Row>,
+    /// Start of the current window (aligned), valid while `window` is not empty.
+    start_ns: i64,
+    /// Aligned with the plan's extractors (only two-pass ones are counted here).
+    failures: Vec<ExtractorFailures>,
+    windows: u64,
+    windows_cut: u64,
+}
+
+impl SecondPass {
+    /// `None` when no planned extractor is two-pass.
+    fn new(plugins: &Plugins, plan: &Plan) -> Result<Option<SecondPass>, String> {
+        let two_pass = plan.two_pass_ranges();
+        if two_pass.is_empty() {
+            return Ok(None);
+        }
+        let mut stages = Vec::new();
+        let mut scratch_of = std::collections::HashMap::new();
+        let mut off = 0;
+        for &(i, (a, b)) in &two_pass {
+            let e = &plan.extractors[i];
+            let inst = match &plugins.extractors[e.component].factory {
+                ExtractorFactoryHandle::Rust(f) => f
+                    .create(RStr::from_str(&plan.options))
+                    .into_result()
+                    .map_err(|err| {
+                        format!("extractor '{}' failed to start: {}", e.name, err.message)
+                    })?,
+                // The C contract has no second pass (and no way to ask for one).
+                ExtractorFactoryHandle::C(_) => continue,
+            };
+            for j in a..b {
+                scratch_of.insert(j, off + j - a);
+            }
+            stages.push((i, inst, (off, off + (b - a))));
+            off += b - a;
+        }
+        let columns = plan
+            .selection
+            .iter()
+            .enumerate()
+            .filter_map(|(col, j)| scratch_of.get(j).map(|&s| (col, s)))
+            .collect();
+        Ok(Some(SecondPass {
+            graph: plan.graph.clone(),
+            stages,
+            columns,
+            window: Vec::new(),
+            start_ns: 0,
+            failures: plan
+                .extractors
+                .iter()
+                .map(|e| ExtractorFailures {
+                    name: e.name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            windows: 0,
+            windows_cut: 0,
+        }))
+    }
+
+    /// Adds rows in output order; returns the rows of every window that closed.
+    fn push(&mut self, rows: Vec<Row>, done: &mut Vec<Row>) {
+        let w = self.graph.window_ns;
+        for row in rows {
+            let end = row.second.as_ref().map_or(0, |s| s.end_ts_ns);
+            if w > 0 && !self.window.is_empty() && end >= self.start_ns.saturating_add(w) {
+                self.close(done);
+            }
+            if self.window.is_empty() && w > 0 {
+                self.start_ns = end.div_euclid(w) * w;
+            }
+            self.window.push(row);
+            if self.window.len() >= self.graph.max_rows {
+                self.windows_cut += 1;
+                self.close(done);
+            }
+        }
+        if self.graph.live
+            && w > 0
+            && !self.window.is_empty()
+            && wall_clock_ns() >= self.start_ns.saturating_add(w)
+        {
+            self.close(done);
+        }
+    }
+
+    /// Runs the second pass over the current window and moves its rows to `done`.
+    fn close(&mut self, done: &mut Vec<Row>) {
+        if self.window.is_empty() {
+            return;
+        }
+        self.windows += 1;
+        let mut rows = std::mem::take(&mut self.window);
+        for (k, (i, inst, (a, b))) in self.stages.iter_mut().enumerate() {
+            let (a, b, bit) = (*a, *b, 1u64 << k.min(63));
+            let fail = &mut self.failures[*i];
+            let mut note = |sec: &mut SecondPassRow, e: PluginError| {
+                sec.failed |= bit;
+                fail.failures += 1;
+                fail.panics += (e.kind == ErrorKind::Panic) as u64;
+                if fail.first_message.is_none() {
+                    fail.first_message = Some(e.message.to_string());
+                }
+            };
+            for row in rows.iter_mut() {
+                let Some(sec) = row.second.as_deref_mut() else {
+                    continue;
+                };
+                if sec.failed & bit == 0 {
+                    // `observe` reads the slots; a copy keeps the first-pass values safe.
+                    let mut slots = sec.scratch[a..b].to_vec();
+                    let view = FlowView {
+                        pass: flow_pass::OBSERVE_ROW,
+                        ..sec.view
+                    };
+                    let r = inst.extract(&view, RSliceMut::from_mut_slice(&mut slots));
+                    if let Err(e) = r.into_result() {
+                        note(sec, e);
+                    }
+                }
+            }
+            for row in rows.iter_mut() {
+                let Some(sec) = row.second.as_deref_mut() else {
+                    continue;
+                };
+                if sec.failed & bit == 0 {
+                    let view = FlowView {
+                        pass: flow_pass::FINISH_ROW,
+                        ..sec.view
+                    };
+                    let r = inst.extract(&view, RSliceMut::from_mut_slice(&mut sec.scratch[a..b]));
+                    if let Err(e) = r.into_result() {
+                        note(sec, e);
+                    }
+                }
+                if sec.failed & bit != 0 {
+                    for v in &mut sec.scratch[a..b] {
+                        v.set_null();
+                    }
+                }
+            }
+        }
+        for mut row in rows {
+            if let Some(mut sec) = row.second.take() {
+                for &(col, j) in &self.columns {
+                    row.values[col] = std::mem::take(&mut sec.scratch[j]);
+                }
+            }
+            done.push(row);
+        }
+    }
+}
+
 /// Writes rows in order, in batches.
 struct Output {
     writer: FfiWriterBox,
     builder: BatchBuilder,
     rows: u64,
     error: Option<String>,
+    second: Option<SecondPass>,
 }
 
 impl Output {
-    fn push(&mut self, rows: Vec<(OrderKey, Vec<Value>)>) {
-        for (_, row) in rows {
+    fn push(&mut self, rows: Vec<Row>) {
+        match self.second.as_mut() {
+            None => self.write(rows),
+            Some(sp) => {
+                let mut done = Vec::new();
+                sp.push(rows, &mut done);
+                self.write(done);
+            }
+        }
+    }
+
+    /// End of a capture: graph windows never span captures.
+    fn end_capture(&mut self) {
+        if let Some(sp) = self.second.as_mut() {
+            let mut done = Vec::new();
+            sp.close(&mut done);
+            self.write(done);
+        }
+    }
+
+    fn write(&mut self, rows: Vec<Row>) {
+        for row in rows {
+            let row = row.values;
             self.builder.push_row(&row);
             self.rows += 1;
             if self.builder.len() >= ROWS_PER_BATCH {
@@ -324,6 +633,12 @@ impl Output {
     }
 
     fn finish(mut self, report: &mut RunReport) -> Result<(), String> {
+        self.end_capture();
+        if let Some(sp) = &self.second {
+            report.merge_failures(&sp.failures);
+            report.graph_windows = sp.windows;
+            report.graph_windows_cut = sp.windows_cut;
+        }
         self.flush();
         report.rows = self.rows;
         report.type_mismatches = self.builder.mismatches.0;
@@ -366,7 +681,7 @@ struct FrameProcessor {
     ip_packets: u64,
 }
 
-type Rows = Vec<(OrderKey, Vec<Value>)>;
+type Rows = Vec<Row>;
 
 impl FrameProcessor {
     fn new(shard: (usize, usize), counting: bool, cfg: &EngineConfig) -> FrameProcessor {
@@ -576,8 +891,16 @@ impl<'p> Session<'p> {
         writer: FfiWriterBox,
         schema: &jj_plugin_api::Schema,
         cfg: &'p EngineConfig,
-    ) -> Session<'p> {
-        Session {
+    ) -> Result<Session<'p>, String> {
+        let second = match SecondPass::new(plugins, plan) {
+            Ok(s) => s,
+            Err(e) => {
+                let mut writer = writer;
+                writer.abort();
+                return Err(e);
+            }
+        };
+        Ok(Session {
             plugins,
             plan,
             cfg,
@@ -586,9 +909,10 @@ impl<'p> Session<'p> {
                 builder: BatchBuilder::new(schema),
                 rows: 0,
                 error: None,
+                second,
             },
             report: RunReport::default(),
-        }
+        })
     }
 
     /// Extracts every flow of one capture into the shared output. Flows never span
@@ -632,6 +956,7 @@ impl<'p> Session<'p> {
                 stop,
             )
         };
+        self.output.end_capture();
         res
     }
 
@@ -656,7 +981,7 @@ pub fn run(
     cfg: &EngineConfig,
     stop: &AtomicBool,
 ) -> Result<RunReport, String> {
-    let mut session = Session::new(plugins, plan, writer, schema, cfg);
+    let mut session = Session::new(plugins, plan, writer, schema, cfg)?;
     if let Err(e) = session.process(capture, stop) {
         session.abort();
         return Err(e);
@@ -769,7 +1094,7 @@ fn run_parallel(
             if closed == from_workers.len() {
                 break;
             }
-            merged.sort_unstable_by_key(|r| r.0);
+            merged.sort_unstable_by_key(|r| r.order);
             output.push(merged);
         });
 

@@ -203,7 +203,7 @@ impl Flow {
             ip_version: self.key.version,
             protocol: self.key.proto,
             end_reason,
-            _reserved: 0,
+            pass: 0,
             first_packet_index: self.first_index,
             anomalies: self.anomalies,
             _reserved2: 0,

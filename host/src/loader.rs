@@ -58,6 +58,18 @@ pub struct Plugins {
     pub rejected: Vec<(PathBuf, String)>,
 }
 
+impl Plugins {
+    /// Whether extractor component `c` can run a second pass: a Rust plugin built against
+    /// plugin-api 1.1 or later (older shims do not dispatch `FlowView::pass`; the C
+    /// contract has no second pass).
+    pub fn extractor_has_second_pass(&self, c: usize) -> bool {
+        let lib = &self.libraries[self.extractors[c].library];
+        let mut parts = lib.api_version.split('.').map(|p| p.parse::<u32>().ok());
+        lib.abi == "rust"
+            && matches!((parts.next(), parts.next()), (Some(Some(1)), Some(Some(m))) if m >= 1)
+    }
+}
+
 fn is_shared_library_name(p: &Path) -> bool {
     matches!(
         p.extension().and_then(|e| e.to_str()),

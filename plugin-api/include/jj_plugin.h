@@ -168,7 +168,7 @@ typedef struct jj_flow {
     uint8_t ip_version;          /*  36: 4 or 6 */
     uint8_t protocol;            /*  37: upper-layer protocol number (after IPv6 extension headers) */
     uint8_t end_reason;          /*  38: JJ_END_* */
-    uint8_t _reserved;           /*  39 */
+    uint8_t pass;                /*  39: 0 for C extractors (Rust two-pass extractors only; was reserved in 1.0) */
     uint64_t first_packet_index; /*  40: 0-based input index of the flow's first packet (unique per run) */
     uint32_t anomalies;          /*  48: OR of the decoder's anomaly bits over the flow's packets */
     uint32_t _reserved2;         /*  52 */

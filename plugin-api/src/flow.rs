@@ -47,6 +47,18 @@ pub mod flow_end {
     pub const COMPAT_FIN: u8 = 6;
 }
 
+/// What a call to `extract` is for ([`FlowView::pass`]). Plugins built with
+/// [`crate::export_plugin!`] never see this: the shim calls [`crate::Extractor::extract`],
+/// [`crate::Extractor::observe_row`] or [`crate::Extractor::finish_row`] accordingly.
+pub mod flow_pass {
+    /// First (or only) pass: the full view; fill the slots.
+    pub const EXTRACT: u8 = 0;
+    /// Two-pass extractors, second pass: read the slots (first-pass values), change nothing.
+    pub const OBSERVE_ROW: u8 = 1;
+    /// Two-pass extractors, second pass: overwrite the slots with the final values.
+    pub const FINISH_ROW: u8 = 2;
+}
+
 /// One packet of a flow, as decoded by the host. 80 bytes, no implicit padding.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, Default, PartialEq)]
@@ -168,7 +180,10 @@ pub struct FlowView<'a> {
     pub protocol: u8,
     /// [`flow_end`] code.
     pub end_reason: u8,
-    pub _reserved: u8,
+    /// Which call this is ([`flow_pass`]); always `EXTRACT` except for two-pass
+    /// extractors. (Since 1.1; was a reserved zero byte, same layout.)
+    #[sabi(rename = _reserved)]
+    pub pass: u8,
     /// Index (0-based, in input order) of the flow's first packet: unique per flow in a run.
     pub first_packet_index: u64,
     /// OR of the decoder's anomaly bits over the flow's packets.

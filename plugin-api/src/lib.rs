@@ -35,7 +35,9 @@ pub use capture::{
 };
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use ffi::{LibraryInfo, PluginLib, PluginLib_Ref};
-pub use flow::{flow_end, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD};
+pub use flow::{
+    flow_end, flow_pass, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD,
+};
 pub use meta::{DType, ExtractorInfo, FeatureMeta, Requirements};
 pub use options::Options;
 pub use value::Value;

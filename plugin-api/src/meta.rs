@@ -145,8 +145,9 @@ pub struct Requirements {
     pub stream_bytes_per_direction: u32,
     /// Keep the raw TCP option bytes of every packet.
     pub tcp_option_bytes: u8,
-    /// The extractor needs every flow of the run before it can compute a row
-    /// (JoyfulJay's connection-graph group). The host runs it in a second pass.
+    /// The extractor needs every flow of a window before it can compute a row
+    /// (JoyfulJay's connection-graph group). The host runs it in two passes: see
+    /// [`Extractor::observe_row`].
     pub needs_all_flows: u8,
     pub _reserved: [u8; 2],
 }
@@ -190,9 +191,39 @@ pub trait Extractor: Send + 'static {
     /// makes the host null this extractor's columns for this flow and count the failure.
     fn extract(&mut self, flow: &FlowView<'_>, out: &mut [Value]) -> PluginResult<()>;
 
-    /// Two-pass extractors only (`needs_all_flows`): called once per flow of the run, in
-    /// output order, before any `extract`.
+    /// Deprecated since plugin-api 1.1: never called. Two-pass extractors implement
+    /// [`Extractor::observe_row`] and [`Extractor::finish_row`].
     fn observe(&mut self, _flow: &FlowView<'_>) -> PluginResult<()> {
+        Ok(())
+    }
+
+    /// Two-pass extractors only (`needs_all_flows`), since plugin-api 1.1.
+    ///
+    /// The host runs such an extractor in two passes, map then reduce:
+    /// 1. `extract` on every flow, like any extractor (any worker thread, full view).
+    ///    Its slots are scratch here: put in them whatever the second pass needs (any
+    ///    [`Value`] variant in any slot; the host does not check dtypes yet).
+    /// 2. Per *graph window* (a run of consecutive output rows, see docs/plugin-api.md),
+    ///    on one instance, in output order: `observe_row` for every flow of the window with
+    ///    its scratch values, then `finish_row` for the same flows in the same order, which
+    ///    must overwrite every slot with the final value. The next window starts with
+    ///    `observe_row` again: drop the previous window's state then.
+    ///
+    /// Over the C ABI both second-pass calls are `extract` calls with
+    /// [`FlowView::pass`] set ([`crate::flow_pass`]); [`crate::export_plugin!`]'s shim
+    /// dispatches them here, so a library built against 1.0 still loads (its vtable is
+    /// unchanged).
+    ///
+    /// In pass 2 the view has the flow's key fields (addresses, ports, protocol,
+    /// `first_packet_index`, `end_reason`, `link`, `anomalies`) but **no packets, payload
+    /// or streams**: the host keeps only rows between the passes, never packets.
+    fn observe_row(&mut self, _flow: &FlowView<'_>, _row: &[Value]) -> PluginResult<()> {
+        Ok(())
+    }
+
+    /// See [`Extractor::observe_row`]. An `Err` or a panic nulls this extractor's columns
+    /// for this flow and is counted.
+    fn finish_row(&mut self, _flow: &FlowView<'_>, _row: &mut [Value]) -> PluginResult<()> {
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use crate::{
     capture::{BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch},
     error::{ErrorKind, PluginError, PluginResult},
     ffi::*,
-    flow::FlowView,
+    flow::{flow_pass, FlowView},
     meta::{Extractor, ExtractorFactory, ExtractorInfo},
     options::Options,
     value::Value,
@@ -89,7 +89,16 @@ impl<T: Extractor> FfiExtractor for ExtractorShim<T> {
         flow: &FlowView<'_>,
         mut out: RSliceMut<'_, Value>,
     ) -> RResult<(), PluginError> {
-        guard(|| self.0.extract(flow, out.as_mut_slice()))
+        let out = out.as_mut_slice();
+        match flow.pass {
+            flow_pass::EXTRACT => guard(|| self.0.extract(flow, out)),
+            flow_pass::OBSERVE_ROW => guard(|| self.0.observe_row(flow, out)),
+            flow_pass::FINISH_ROW => guard(|| self.0.finish_row(flow, out)),
+            p => RErr(PluginError::new(
+                ErrorKind::Unsupported,
+                format!("unknown extractor pass {p} (a newer host?)"),
+            )),
+        }
     }
     fn observe(&mut self, flow: &FlowView<'_>) -> RResult<(), PluginError> {
         guard(|| self.0.observe(flow))

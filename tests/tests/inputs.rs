@@ -71,7 +71,7 @@ fn info_and_status_describe_the_capture_and_the_installation() {
 
     let s = stdout(&jj(&["status"]));
     assert!(
-        s.contains("plugin-api 1.0.0")
+        s.contains(&format!("plugin-api {}", jj_plugin_api::API_VERSION))
             && s.contains("output formats:")
             && s.contains("live capture:")
     );
