@@ -41,37 +41,78 @@ impl std::fmt::Write for StackBuf {
 /// `(digits, k, e)` with `x ≈ d1.d2…dk × 10^e` (ASCII digits in `digits[..k]`).
 /// Zero gives the single digit "0" and exponent 0.
 ///
-/// Rust's `{:e}` (no precision) prints the shortest digit string that round-trips
-/// and, among those, the closest to `x` — the same rule as CPython's `repr`
-/// (`_Py_dg_dtoa` mode 0). They differ only when `x` lies exactly halfway between
-/// the two closest shortest candidates: Rust takes the upper one, CPython the one
-/// whose last digit is even. That case is detected exactly and resolved like CPython.
+/// The digits come from Ryū (the `ryu` crate, also behind serde_json): the shortest
+/// digit string that round-trips and, among those, the closest to `x` — the same rule
+/// as CPython's `repr` (`_Py_dg_dtoa` mode 0), about 4× faster than `core::fmt`'s `{:e}`
+/// (docs/performance.md). When `x` lies exactly halfway between the two closest
+/// shortest candidates, CPython takes the one whose last digit is even; that case is
+/// detected exactly and resolved like CPython whatever Ryū chose.
 fn shortest_digits(x: f64) -> ([u8; 17], usize, i32) {
-    let mut sci = StackBuf::new();
-    // `{:e}` of an f64 is at most 24 bytes ("1.2345678901234567e-308"); cannot fail.
-    write!(sci, "{x:e}").expect("stack buffer holds any f64 in {:e} form");
-    let text = sci.as_bytes();
-    let e_pos = text
-        .iter()
-        .position(|&c| c == b'e')
-        .expect("{:e} output has an exponent");
-    let mut digits = [0u8; 17];
-    let mut k = 0;
-    for &c in &text[..e_pos] {
-        if c != b'.' {
-            digits[k] = c;
-            k += 1;
-        }
-    }
-    let exp: i32 = std::str::from_utf8(&text[e_pos + 1..])
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .expect("{:e} exponent is a decimal integer");
-
-    if let Some((tie_digits, tie_k, tie_exp)) = half_even_tie_digits(x, k) {
-        return (tie_digits, tie_k, tie_exp);
+    let mut buf = ryu::Buffer::new();
+    let (digits, k, exp) = parse_decimal(buf.format_finite(x).as_bytes());
+    if let Some(tie) = half_even_tie_digits(x, k) {
+        return tie;
     }
     (digits, k, exp)
+}
+
+/// Splits a plain decimal text (`"0.00123"`, `"1.5e16"`, `"123.0"`, `"1e-7"`; no sign)
+/// into significant digits without leading or trailing zeros and the decimal exponent
+/// of the first one. All zeros gives `("0", 1, 0)`.
+fn parse_decimal(text: &[u8]) -> ([u8; 17], usize, i32) {
+    let (mantissa, exp10) = match text.iter().position(|&c| c == b'e' || c == b'E') {
+        Some(p) => {
+            let mut e: i32 = 0;
+            let mut neg = false;
+            for &c in &text[p + 1..] {
+                match c {
+                    b'-' => neg = true,
+                    b'0'..=b'9' => e = e * 10 + i32::from(c - b'0'),
+                    _ => {}
+                }
+            }
+            (&text[..p], if neg { -e } else { e })
+        }
+        None => (text, 0),
+    };
+    let mut digits = [0u8; 17];
+    let mut k = 0;
+    // digits seen before the point, and whether a nonzero digit was seen yet
+    let (mut before_point, mut in_fraction) = (0i32, false);
+    let mut first_pos: Option<i32> = None; // position of the first nonzero digit
+    let mut pos = 0i32; // position of the current digit among all digits
+    let mut last_nonzero = 0usize;
+    for &c in mantissa {
+        if c == b'.' {
+            in_fraction = true;
+            continue;
+        }
+        if !in_fraction {
+            before_point += 1;
+        }
+        if first_pos.is_none() && c == b'0' {
+            pos += 1;
+            continue;
+        }
+        if first_pos.is_none() {
+            first_pos = Some(pos);
+        }
+        if k < digits.len() {
+            digits[k] = c;
+            k += 1;
+            if c != b'0' {
+                last_nonzero = k;
+            }
+        }
+        pos += 1;
+    }
+    match first_pos {
+        None => {
+            digits[0] = b'0';
+            (digits, 1, 0)
+        }
+        Some(f) => (digits, last_nonzero, before_point - 1 - f + exp10),
+    }
 }
 
 /// If `x` (finite, positive) is exactly `N × 10^p` with `N < 10^18` (no trailing
@@ -152,7 +193,24 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
     if x.is_sign_negative() {
         out.push(b'-');
     }
-    let (digits, n, exp) = shortest_digits(x.abs());
+    let a = x.abs();
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(a).as_bytes();
+    // Fast path: Ryū writes plain decimals ("0.0001", "123.0", "1000000000000000.0") for
+    // decimal exponents -5..=15 and CPython for -4..=15 with the same digits, so the text
+    // is CPython's unless it is scientific, in [1e-5, 1e-4) ("0.0000…"), or an exact tie
+    // (only possible for short exact decimals, see `half_even_tie_digits`).
+    if !text.contains(&b'e') && !text.starts_with(b"0.0000") && exact_short_decimal(a).is_none()
+    {
+        out.extend_from_slice(text);
+        return;
+    }
+    write_repr_general(out, a);
+}
+
+/// CPython `repr` layout of a finite non-negative float, from its shortest digits.
+fn write_repr_general(out: &mut Vec<u8>, a: f64) {
+    let (digits, n, exp) = shortest_digits(a);
     let digits = &digits[..n];
     if !(-4..16).contains(&exp) {
         // scientific: d[.ddd]e±XX (at least two exponent digits)
@@ -367,6 +425,89 @@ mod tests {
         let mut out = Vec::new();
         f(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    /// The digits as `core::fmt`'s `{:e}` gives them (shortest round-trip, closest), with
+    /// the same exact-tie rule applied: an oracle for the Ryū path.
+    fn digits_via_core_fmt(x: f64) -> (String, i32) {
+        let text = format!("{x:e}");
+        let (m, e) = text.split_once('e').unwrap();
+        let digits: String = m.chars().filter(|c| *c != '.').collect();
+        if let Some((d, k, e)) = half_even_tie_digits(x, digits.len()) {
+            return (String::from_utf8(d[..k].to_vec()).unwrap(), e);
+        }
+        (digits, e.parse().unwrap())
+    }
+
+    #[test]
+    fn ryu_digits_equal_core_fmt_digits() {
+        let check = |x: f64| {
+            let (d, k, e) = shortest_digits(x);
+            let got = (String::from_utf8(d[..k].to_vec()).unwrap(), e);
+            assert_eq!(got, digits_via_core_fmt(x), "{x:e} ({:#x})", x.to_bits());
+        };
+        for x in [
+            0.0, 1.0, 0.1, 0.3, 60.0, 1e-5, 1e16, 1.5e16, 1e22, 1e23, 5e-324, 2.2250738585072014e-308,
+            f64::MAX, 1704067200.123456, 0.000123, 123456789012345680.0, 9007199254740993.0,
+            1059438285926254.25, 26363981746409.3125,
+        ] {
+            check(x);
+        }
+        // random bit patterns (all exponents) and random "measurement-like" values
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let x = f64::from_bits(next() & !(1u64 << 63));
+            if x.is_finite() {
+                check(x);
+            }
+            let y = (next() % 1_000_000_000) as f64 / 1000.0 + 1.7e9;
+            check(y);
+            let z = (next() % 100_000) as f64 / (1 + next() % 997) as f64;
+            check(z);
+        }
+    }
+
+    #[test]
+    fn the_fast_path_writes_what_the_general_layout_writes() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut values = vec![1e-5, 1.5e-5, 9.99e-5, 1e-4, 0.5, 1e15, 9999999999999998.0, 1e16];
+        for _ in 0..100_000 {
+            values.push(f64::from_bits(next() & !(1u64 << 63)));
+            let scale = 10f64.powi((next() % 30) as i32 - 10);
+            values.push((next() % 1_000_000) as f64 * scale);
+        }
+        for x in values.into_iter().filter(|x| x.is_finite()) {
+            let fast = with(|o| write_repr_finite(o, x));
+            let general = with(|o| write_repr_general(o, x));
+            assert_eq!(fast, general, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn plain_decimal_text_is_split_into_digits_and_exponent() {
+        let p = |t: &str| {
+            let (d, k, e) = parse_decimal(t.as_bytes());
+            (String::from_utf8(d[..k].to_vec()).unwrap(), e)
+        };
+        assert_eq!(p("0.00123"), ("123".into(), -3));
+        assert_eq!(p("123.0"), ("123".into(), 2));
+        assert_eq!(p("1.5e16"), ("15".into(), 16));
+        assert_eq!(p("1e-7"), ("1".into(), -7));
+        assert_eq!(p("100.0"), ("1".into(), 2));
+        assert_eq!(p("0.0"), ("0".into(), 0));
+        assert_eq!(p("4.9406564584124654E-324"), ("49406564584124654".into(), -324));
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl TestFlow {
             ip_version: self.ip_version,
             protocol: self.protocol,
             end_reason: self.end_reason,
-            _reserved: 0,
+            pass: jj_plugin_api::flow_pass::EXTRACT,
             first_packet_index: 0,
             anomalies: 0,
             _reserved2: 0,

@@ -504,6 +504,12 @@ fn throughput() {
         let mut o = Options::new();
         o.set("kafka_topic", topic);
         o.set("kafka_key", "flow_id");
+        // extra producer properties: JJ_KAFKA_BENCH_PROPS="compression.type=lz4,linger.ms=20"
+        for kv in std::env::var("JJ_KAFKA_BENCH_PROPS").unwrap_or_default().split(',') {
+            if let Some((k, v)) = kv.split_once('=') {
+                o.set(&format!("kafka.{k}"), v);
+            }
+        }
         let mut w = KafkaFactory.open("kafka", brokers, &schema, &o).unwrap();
         let t = Instant::now();
         for b in batches {
