@@ -53,6 +53,11 @@ pub struct RunConfig {
     pub graph_window: Option<f64>,
     /// Two-pass extractors: at most this many rows held per window.
     pub graph_window_rows: Option<usize>,
+    // ---- JoyfulJay's connection-graph options (passed to the `connection` plugin) ----
+    pub connection_use_ports: Option<bool>,
+    pub connection_include_graph_metrics: Option<bool>,
+    pub connection_community_algorithm: Option<String>,
+    pub connection_include_temporal: Option<bool>,
     // ---- writer options (passed to the output plugin) ----
     pub db_table: Option<String>,
     /// append | replace | fail
@@ -123,6 +128,10 @@ impl RunConfig {
             capture,
             graph_window,
             graph_window_rows,
+            connection_use_ports,
+            connection_include_graph_metrics,
+            connection_community_algorithm,
+            connection_include_temporal,
             db_table,
             db_if_exists,
             db_batch_size,
@@ -218,6 +227,12 @@ impl RunConfig {
             ("include_flow_id", self.flow_id),
             ("include_sequences", self.include_sequences),
             ("include_splt", self.include_splt),
+            ("connection_use_ports", self.connection_use_ports),
+            (
+                "connection_include_graph_metrics",
+                self.connection_include_graph_metrics,
+            ),
+            ("connection_include_temporal", self.connection_include_temporal),
         ];
         for (k, v) in flags {
             if let Some(v) = v {
@@ -243,6 +258,10 @@ impl RunConfig {
             ("kafka_key", &self.kafka_key),
             ("partition_by", &self.partition_by),
             ("parquet_compression", &self.parquet_compression),
+            (
+                "connection_community_algorithm",
+                &self.connection_community_algorithm,
+            ),
         ];
         for (k, v) in texts {
             if let Some(v) = v {
@@ -360,6 +379,10 @@ mod tests {
             capture = "file"
             graph_window = 30.0
             graph_window_rows = 9
+            connection_use_ports = true
+            connection_include_graph_metrics = false
+            connection_community_algorithm = "none"
+            connection_include_temporal = true
             db_table = "t"
             db_if_exists = "fail"
             db_batch_size = 7
@@ -382,6 +405,10 @@ mod tests {
             "kafka_topic",
             "kafka_key",
             "partition_by",
+            "connection_use_ports",
+            "connection_include_graph_metrics",
+            "connection_community_algorithm",
+            "connection_include_temporal",
             "k",
         ] {
             assert!(o.get(k).is_some(), "{k} reaches the plugins");

@@ -90,6 +90,35 @@ fn compat_mode_matches_joyfuljay_golden_on_jj_core() {
     let last = out.lines().last().unwrap_or("");
     eprintln!("{last}");
     assert!(ok, "parity below target:\n{out}");
+
+    // The two-pass connection group, through the host's second pass (one graph window
+    // per capture, like JoyfulJay's graph per file): every value equal, except the
+    // community indices, which JoyfulJay draws from an unseeded Louvain
+    // (docs/deviations.md).
+    let conn: Vec<&str> = schema["features"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.strip_prefix("connection."))
+        .filter(|k| !k.contains("community"))
+        .collect();
+    assert_eq!(conn.len(), 17, "the connection plugin is installed: {conn:?}");
+    let (ok, out) = python_tool(
+        &shared,
+        "jj-parity",
+        &[
+            golden.to_str().unwrap(),
+            dir.to_str().unwrap(),
+            "--features",
+            &conn.join(","),
+            "--min-value-pct",
+            "100",
+            "--min-flow-pct",
+            "100",
+        ],
+    );
+    eprintln!("connection: {}", out.lines().last().unwrap_or(""));
+    assert!(ok, "connection parity below target:\n{out}");
 }
 
 #[test]

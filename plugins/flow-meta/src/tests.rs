@@ -86,7 +86,7 @@ impl Flow {
             ip_version: self.version,
             protocol: self.proto,
             end_reason: self.end,
-            _reserved: 0,
+            pass: 0,
             first_packet_index: 0,
             anomalies: 0,
             _reserved2: 0,

@@ -299,7 +299,7 @@ impl Stored {
             ip_version: 4,
             protocol: self.proto,
             end_reason: 0,
-            _reserved: 0,
+            pass: 0,
             first_packet_index: 0,
             anomalies: 0,
             _reserved2: 0,
