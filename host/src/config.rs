@@ -232,7 +232,10 @@ impl RunConfig {
                 "connection_include_graph_metrics",
                 self.connection_include_graph_metrics,
             ),
-            ("connection_include_temporal", self.connection_include_temporal),
+            (
+                "connection_include_temporal",
+                self.connection_include_temporal,
+            ),
         ];
         for (k, v) in flags {
             if let Some(v) = v {

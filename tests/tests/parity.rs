@@ -102,7 +102,11 @@ fn compat_mode_matches_joyfuljay_golden_on_jj_core() {
         .filter_map(|k| k.strip_prefix("connection."))
         .filter(|k| !k.contains("community"))
         .collect();
-    assert_eq!(conn.len(), 17, "the connection plugin is installed: {conn:?}");
+    assert_eq!(
+        conn.len(),
+        17,
+        "the connection plugin is installed: {conn:?}"
+    );
     let (ok, out) = python_tool(
         &shared,
         "jj-parity",

@@ -200,8 +200,7 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
     // decimal exponents -5..=15 and CPython for -4..=15 with the same digits, so the text
     // is CPython's unless it is scientific, in [1e-5, 1e-4) ("0.0000…"), or an exact tie
     // (only possible for short exact decimals, see `half_even_tie_digits`).
-    if !text.contains(&b'e') && !text.starts_with(b"0.0000") && exact_short_decimal(a).is_none()
-    {
+    if !text.contains(&b'e') && !text.starts_with(b"0.0000") && exact_short_decimal(a).is_none() {
         out.extend_from_slice(text);
         return;
     }
@@ -447,9 +446,25 @@ mod tests {
             assert_eq!(got, digits_via_core_fmt(x), "{x:e} ({:#x})", x.to_bits());
         };
         for x in [
-            0.0, 1.0, 0.1, 0.3, 60.0, 1e-5, 1e16, 1.5e16, 1e22, 1e23, 5e-324, 2.2250738585072014e-308,
-            f64::MAX, 1704067200.123456, 0.000123, 123456789012345680.0, 9007199254740993.0,
-            1059438285926254.25, 26363981746409.3125,
+            0.0,
+            1.0,
+            0.1,
+            0.3,
+            60.0,
+            1e-5,
+            1e16,
+            1.5e16,
+            1e22,
+            1e23,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::MAX,
+            1704067200.123456,
+            0.000123,
+            123456789012345680.0,
+            9007199254740993.0,
+            1059438285926254.25,
+            26363981746409.3125,
         ] {
             check(x);
         }
@@ -482,7 +497,16 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let mut values = vec![1e-5, 1.5e-5, 9.99e-5, 1e-4, 0.5, 1e15, 9999999999999998.0, 1e16];
+        let mut values = vec![
+            1e-5,
+            1.5e-5,
+            9.99e-5,
+            1e-4,
+            0.5,
+            1e15,
+            9999999999999998.0,
+            1e16,
+        ];
         for _ in 0..100_000 {
             values.push(f64::from_bits(next() & !(1u64 << 63)));
             let scale = 10f64.powi((next() % 30) as i32 - 10);
@@ -507,7 +531,10 @@ mod tests {
         assert_eq!(p("1e-7"), ("1".into(), -7));
         assert_eq!(p("100.0"), ("1".into(), 2));
         assert_eq!(p("0.0"), ("0".into(), 0));
-        assert_eq!(p("4.9406564584124654E-324"), ("49406564584124654".into(), -324));
+        assert_eq!(
+            p("4.9406564584124654E-324"),
+            ("49406564584124654".into(), -324)
+        );
     }
 
     #[test]
