@@ -352,21 +352,21 @@ fn kafka_configuration_errors_stop_before_reading() {
     assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
 }
 
-/// Rows per second of `jj extract -f kafka` producing 200,000 rows (one SYN per flow,
-/// ~3 KB of JSON each) to tansu, next to `-f jsonl` to a file. `cargo test --release -p jj-tests --test kafka
-/// -- --ignored --nocapture`
+/// Volume: `jj extract -f kafka` produces 50,000 rows (one SYN per flow, ~3 KB of JSON
+/// each) to tansu and a consumer reads every one back; the same run to `-f jsonl` gives
+/// the row count. (Throughput is measured by `cargo bench -p jj-output-kafka --bench
+/// throughput`, not here.)
 #[test]
-#[ignore]
-fn throughput_200k_rows_to_tansu() {
-    let Some(bin) = tansu_or_skip("throughput_200k_rows_to_tansu") else {
+fn fifty_thousand_rows_all_reach_tansu() {
+    let Some(bin) = tansu_or_skip("fifty_thousand_rows_all_reach_tansu") else {
         return;
     };
     let dir = scratch("kafka-throughput");
     let broker = Tansu::start(&bin, &dir.join("tansu.log"));
     broker.create_topic("flows", 3);
-    let pcap = dir.join("syn-200k.pcap");
+    let pcap = dir.join("syn-50k.pcap");
     let gen = jj_gen::GenConfig {
-        mode: jj_gen::Mode::SynFlood { flows: 200_000 },
+        mode: jj_gen::Mode::SynFlood { flows: 50_000 },
         ..Default::default()
     };
     let f = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
@@ -380,7 +380,6 @@ fn throughput_200k_rows_to_tansu() {
     .unwrap();
     let cfg = cfg.to_str().unwrap();
 
-    let t = Instant::now();
     let jsonl = dir.join("rows.jsonl");
     run_ok(&[
         "extract",
@@ -393,29 +392,14 @@ fn throughput_200k_rows_to_tansu() {
         cfg,
         "-q",
     ]);
-    let jsonl_secs = t.elapsed().as_secs_f64();
     let rows = std::fs::read_to_string(&jsonl).unwrap().lines().count();
 
     let brokers = broker.brokers();
-    let t = Instant::now();
     let out = run_ok(&[
         "extract", pcap, "-f", "kafka", "-o", &brokers, "-c", cfg, "-q",
     ]);
-    let kafka_secs = t.elapsed().as_secs_f64();
     eprint!("{}", stderr(&out));
     let msgs = consume(&brokers, "flows", rows);
-    eprintln!(
-        "jj extract, {rows} rows: jsonl file {jsonl_secs:.2} s ({:.0} rows/s), kafka (tansu) \
-         {kafka_secs:.2} s ({:.0} rows/s); {} messages read back",
-        rows as f64 / jsonl_secs,
-        rows as f64 / kafka_secs,
-        msgs.len()
-    );
-    assert_eq!(rows, 200_000);
-    assert_eq!(msgs.len(), rows);
-    // Extraction bounds both runs; the Kafka writer must not be the bottleneck.
-    assert!(
-        kafka_secs <= jsonl_secs * 1.5 + 1.0,
-        "kafka {kafka_secs:.2} s vs jsonl {jsonl_secs:.2} s"
-    );
+    assert_eq!(rows, 50_000);
+    assert_eq!(msgs.len(), rows, "every row is read back from the topic");
 }
