@@ -281,10 +281,6 @@ pub(crate) struct Src<R> {
     pos: u64,
 }
 
-/// Chunk size when growing a buffer for a large record, so that a corrupt
-/// length field cannot make us allocate much more than the file holds.
-const GROW_CHUNK: usize = 1 << 20;
-
 impl<R: Read> Src<R> {
     pub(crate) fn new(inner: R) -> Self {
         Src { inner, pos: 0 }
@@ -315,21 +311,15 @@ impl<R: Read> Src<R> {
     }
 
     /// Appends up to `n` bytes to `v` (stopping early at end of file); returns how many.
-    /// Grows `v` in chunks so memory follows what the file actually holds.
+    /// `read_to_end` through `take` reads into `v`'s spare capacity without zeroing it
+    /// first, and grows `v` only as data arrives, so memory follows what the file
+    /// actually holds whatever length a corrupt record claims.
     pub(crate) fn fill_vec(&mut self, v: &mut Vec<u8>, n: usize) -> io::Result<usize> {
-        let mut done = 0;
-        while done < n {
-            let chunk = (n - done).min(GROW_CHUNK);
-            let at = v.len();
-            v.resize(at + chunk, 0);
-            let got = self.fill(&mut v[at..])?;
-            done += got;
-            if got < chunk {
-                v.truncate(at + got);
-                break;
-            }
-        }
-        Ok(done)
+        let start = v.len();
+        let res = (&mut self.inner).take(n as u64).read_to_end(v);
+        let got = v.len() - start;
+        self.pos = self.pos.saturating_add(got as u64);
+        res.map(|_| got)
     }
 
     /// Skips `n` bytes; returns how many were skipped (fewer at end of file).
