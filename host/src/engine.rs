@@ -86,6 +86,17 @@ impl Plan {
         self.extractors.iter().map(|e| e.n_values).sum()
     }
 
+    /// One zeroed failure counter per extractor.
+    fn failure_counters(&self) -> Vec<ExtractorFailures> {
+        self.extractors
+            .iter()
+            .map(|e| ExtractorFailures {
+                name: e.name.clone(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
     /// `(extractor index, range in the full row)` of every two-pass extractor.
     fn two_pass_ranges(&self) -> Vec<(usize, (usize, usize))> {
         let mut off = 0;
@@ -198,14 +209,7 @@ impl<'p> Extraction<'p> {
             instances,
             ranges,
             scratch: vec![Value::Null; plan.total_values()],
-            failures: plan
-                .extractors
-                .iter()
-                .map(|e| ExtractorFailures {
-                    name: e.name.clone(),
-                    ..Default::default()
-                })
-                .collect(),
+            failures: plan.failure_counters(),
             two_pass: plan.two_pass_ranges(),
             out: Vec::new(),
         })
@@ -470,14 +474,7 @@ impl SecondPass {
             columns,
             window: Vec::new(),
             start_ns: 0,
-            failures: plan
-                .extractors
-                .iter()
-                .map(|e| ExtractorFailures {
-                    name: e.name.clone(),
-                    ..Default::default()
-                })
-                .collect(),
+            failures: plan.failure_counters(),
             windows: 0,
             windows_cut: 0,
         }))
