@@ -5,7 +5,8 @@
 //! Checks: no panic, and the `read_batch` contract — `n == metas.len()`, the frames'
 //! captured lengths add up to the bytes appended, `caplen <= wire_len`, `caplen <=
 //! MAX_CAPLEN`, nothing is handed out after an error or the end of file, and no more
-//! bytes are returned than the file holds.
+//! bytes are returned than the file holds; and `read_batch_in_place` (the plugin's path)
+//! returns exactly what `read_batch` returns.
 #![no_main]
 
 use jj_capture_file::{CaptureReader, MAX_CAPLEN};
@@ -47,6 +48,44 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    // The in-place reader (what the capture plugin uses) gives the same frames, bytes
+    // and error as `read_batch`.
+    if let Ok(mut r2) = CaptureReader::new(std::io::Cursor::new(data)) {
+        let (mut first, mut second) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+        let mut r1 = CaptureReader::new(std::io::Cursor::new(data)).expect("parsed above");
+        let err1 = loop {
+            let (mut m, mut b) = (Vec::new(), Vec::new());
+            match r1.read_batch(&mut m, &mut b, max_frames, max_bytes) {
+                Ok(0) => break None,
+                Ok(_) => {
+                    first.0.extend(m);
+                    first.1.extend(b);
+                }
+                Err(e) => break Some(e),
+            }
+        };
+        let err2 = loop {
+            let (mut m, mut o, mut b) = (Vec::new(), Vec::new(), Vec::new());
+            match r2.read_batch_in_place(&mut m, &mut o, &mut b, max_frames, max_bytes) {
+                Ok(0) => break None,
+                Ok(n) => {
+                    assert_eq!((m.len(), o.len()), (n, n));
+                    for (meta, &off) in m.iter().zip(&o) {
+                        let at = off as usize;
+                        second
+                            .1
+                            .extend_from_slice(&b[at..at + meta.caplen as usize]);
+                    }
+                    second.0.extend(m);
+                }
+                Err(e) => break Some(e),
+            }
+        };
+        assert_eq!(first.0, second.0, "in place: frames");
+        assert!(first.1 == second.1, "in place: bytes");
+        assert_eq!(err1, err2, "in place: error");
+    }
+
     // Finished: every further call returns Ok(0).
     metas.clear();
     buf.clear();

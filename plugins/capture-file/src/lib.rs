@@ -23,6 +23,8 @@ mod plugin {
     pub struct FileSource {
         reader: CaptureReader<BufReader<File>>,
         metas: Vec<FrameMeta>,
+        /// Where each frame of the batch starts in its data (`read_batch_in_place`).
+        offsets: Vec<u64>,
         stats: CaptureStats,
         ended: bool,
     }
@@ -52,6 +54,7 @@ mod plugin {
             Ok(FileSource {
                 reader,
                 metas: Vec::new(),
+                offsets: Vec::new(),
                 stats: CaptureStats::default(),
                 ended: false,
             })
@@ -69,13 +72,16 @@ mod plugin {
             // Read straight into the batch's buffer: taking the RVec as a Vec and giving it
             // back is O(1), so frame bytes are copied once, from the file buffer.
             let mut data = std::mem::take(&mut batch.data).into_vec();
-            let base = data.len() as u64;
-            let res = self
-                .reader
-                .read_batch(&mut self.metas, &mut data, max_frames, max_bytes);
+            self.offsets.clear();
+            let res = self.reader.read_batch_in_place(
+                &mut self.metas,
+                &mut self.offsets,
+                &mut data,
+                max_frames,
+                max_bytes,
+            );
             batch.data = RVec::from(data);
-            let mut off = base;
-            for m in &self.metas {
+            for (m, &off) in self.metas.iter().zip(&self.offsets) {
                 batch.frames.push(FrameHeader {
                     ts_ns: m.ts_ns,
                     data_off: off,
@@ -84,7 +90,6 @@ mod plugin {
                     linktype: m.linktype,
                     iface: m.iface,
                 });
-                off += m.caplen as u64;
                 self.stats.frames += 1;
                 self.stats.bytes += m.caplen as u64;
             }

@@ -136,30 +136,19 @@ impl PcapState {
         &self.iface
     }
 
-    /// Reads one record, appending its bytes to `data`. `Ok(None)` = clean end of file.
-    /// On error the caller discards whatever was appended to `data`.
-    pub(crate) fn read_record<R: Read>(
+    /// Size of this file's record headers.
+    pub(crate) fn record_header_len(&self) -> usize {
+        self.rec_len
+    }
+
+    /// Checks and decodes one record header (`hdr` is exactly `record_header_len()`
+    /// bytes, read at file offset `off`): `(ts_ns, caplen, wire_len)`.
+    pub(crate) fn parse_header(
         &self,
-        src: &mut Src<R>,
-        data: &mut Vec<u8>,
+        hdr: &[u8],
+        off: u64,
         an: &mut Anomalies,
-    ) -> Result<Option<FrameMeta>, ReadError> {
-        let off = src.pos();
-        let mut hbuf = [0u8; MODIFIED_RECORD_HEADER_LEN];
-        let hdr = &mut hbuf[..self.rec_len];
-        let got = src.fill(hdr).map_err(|e| ReadError::io(off, &e))?;
-        if got == 0 {
-            return Ok(None);
-        }
-        let rec_len = self.rec_len as u64;
-        if got < self.rec_len {
-            return Err(ReadError::truncated(
-                off,
-                "a packet record",
-                got as u64,
-                rec_len,
-            ));
-        }
+    ) -> Result<(i64, u32, u32), ReadError> {
         let e = self.endian;
         let ts_sec = e.u32_at(hdr, 0);
         let ts_frac = e.u32_at(hdr, 4);
@@ -191,8 +180,45 @@ impl PcapState {
             an.bad_ts_fraction += 1;
         }
         // u32 seconds * 1e9 + u32 * 1e3 < 2^63: no overflow possible.
-        let ts_ns = ts_sec as i64 * 1_000_000_000 + frac_ns;
+        Ok((ts_sec as i64 * 1_000_000_000 + frac_ns, caplen, wire_len))
+    }
 
+    /// The metadata of a frame of this file.
+    pub(crate) fn meta(&self, ts_ns: i64, caplen: u32, wire_len: u32) -> FrameMeta {
+        FrameMeta {
+            ts_ns,
+            caplen,
+            wire_len,
+            linktype: self.linktype,
+            iface: 0,
+        }
+    }
+
+    /// Reads one record, appending its bytes to `data`. `Ok(None)` = clean end of file.
+    /// On error the caller discards whatever was appended to `data`.
+    pub(crate) fn read_record<R: Read>(
+        &self,
+        src: &mut Src<R>,
+        data: &mut Vec<u8>,
+        an: &mut Anomalies,
+    ) -> Result<Option<FrameMeta>, ReadError> {
+        let off = src.pos();
+        let mut hbuf = [0u8; MODIFIED_RECORD_HEADER_LEN];
+        let hdr = &mut hbuf[..self.rec_len];
+        let got = src.fill(hdr).map_err(|e| ReadError::io(off, &e))?;
+        if got == 0 {
+            return Ok(None);
+        }
+        let rec_len = self.rec_len as u64;
+        if got < self.rec_len {
+            return Err(ReadError::truncated(
+                off,
+                "a packet record",
+                got as u64,
+                rec_len,
+            ));
+        }
+        let (ts_ns, caplen, wire_len) = self.parse_header(hdr, off, an)?;
         let got = src
             .fill_vec(data, caplen as usize)
             .map_err(|e| ReadError::io(off, &e))?;
@@ -204,12 +230,6 @@ impl PcapState {
                 rec_len + caplen as u64,
             ));
         }
-        Ok(Some(FrameMeta {
-            ts_ns,
-            caplen,
-            wire_len,
-            linktype: self.linktype,
-            iface: 0,
-        }))
+        Ok(Some(self.meta(ts_ns, caplen, wire_len)))
     }
 }

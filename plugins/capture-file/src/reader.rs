@@ -24,8 +24,14 @@ pub const MAX_CAPLEN: u32 = 256 * 1024 * 1024;
 /// file's snaplen as long as it stays within `max(snaplen, LIBPCAP_MAX_SNAPLEN)`.
 pub const LIBPCAP_MAX_SNAPLEN: u32 = 262_144;
 
-/// Size of the `BufReader` used by [`open_path`].
-pub const OPEN_PATH_BUFFER: usize = 1 << 20;
+/// Size of the `BufReader` used by [`open_path`]. Reads of at least this size bypass it
+/// (`read_batch_in_place` reads 64 KiB to 4 MiB at a time).
+pub const OPEN_PATH_BUFFER: usize = 64 << 10;
+
+/// `read_batch_in_place`: bytes read per refill at least / at most (unless one record
+/// needs more).
+const INPLACE_MIN_READ: u64 = 64 << 10;
+const INPLACE_MAX_READ: u64 = 4 << 20;
 
 /// Largest packet a record may claim given the interface/file snaplen
 /// (`max(snaplen, 262144)`, capped at [`MAX_CAPLEN`]).
@@ -353,6 +359,12 @@ pub struct CaptureReader<R: Read> {
     pending: Option<ReadError>,
     /// End of file reached or error returned: every further call returns Ok(0).
     finished: bool,
+    /// [`CaptureReader::read_batch_in_place`]: bytes read past the last whole record,
+    /// handed out first by the next call.
+    carry: Vec<u8>,
+    /// Frames and bytes (headers included) parsed in place so far: the refill estimate.
+    inplace_frames: u64,
+    inplace_bytes: u64,
 }
 
 impl<R: Read> fmt::Debug for CaptureReader<R> {
@@ -401,6 +413,9 @@ impl<R: Read> CaptureReader<R> {
             anomalies: Anomalies::default(),
             pending: None,
             finished: false,
+            carry: Vec::new(),
+            inplace_frames: 0,
+            inplace_bytes: 0,
         })
     }
 
@@ -476,6 +491,145 @@ impl<R: Read> CaptureReader<R> {
             }
         }
         Ok(n)
+    }
+
+    /// Like [`CaptureReader::read_batch`], except that frame `i`'s bytes are
+    /// `data[offsets[i]..][..metas[i].caplen]` and need not be contiguous (one offset is
+    /// pushed per frame).
+    ///
+    /// For classic pcap the file is read in large chunks straight into `data` and parsed
+    /// there, record headers left between the frames: every byte is copied once, by the
+    /// `read` itself, instead of once more out of a read buffer. Bytes read past the
+    /// batch's last whole record are kept and put first into the next call's `data`.
+    /// Other formats are read by [`CaptureReader::read_batch`]. Use one of the two
+    /// methods for the whole file, not both.
+    pub fn read_batch_in_place(
+        &mut self,
+        metas: &mut Vec<FrameMeta>,
+        offsets: &mut Vec<u64>,
+        data: &mut Vec<u8>,
+        max_frames: usize,
+        max_bytes: usize,
+    ) -> Result<usize, ReadError> {
+        let st = match &self.body {
+            Body::Pcap(st) => st,
+            Body::Ng(_) => {
+                let (first, mut off) = (metas.len(), data.len() as u64);
+                let res = self.read_batch(metas, data, max_frames, max_bytes);
+                for m in &metas[first..] {
+                    offsets.push(off);
+                    off += u64::from(m.caplen);
+                }
+                return res;
+            }
+        };
+        if let Some(e) = self.pending.take() {
+            self.finished = true;
+            return Err(e);
+        }
+        if self.finished {
+            return Ok(0);
+        }
+        let max_frames = max_frames.max(1);
+        let rec_len = st.record_header_len();
+        let start = data.len();
+        // file offset of data[start]
+        let base_off = self.src.pos() - self.carry.len() as u64;
+        data.extend_from_slice(&self.carry);
+        self.carry.clear();
+        let mut at = start;
+        let mut n = 0usize;
+        let mut failure = None;
+        loop {
+            // Refill with about what the rest of the batch needs (average record size so
+            // far), at least `need` more bytes, within [64 KiB, 4 MiB] per read.
+            let avg = if self.inplace_frames > 0 {
+                self.inplace_bytes / self.inplace_frames
+            } else {
+                2048
+            };
+            let estimate = (max_frames - n) as u64 * avg;
+            let refill = |src: &mut Src<R>, data: &mut Vec<u8>, need: usize| {
+                let want = estimate
+                    .max(need as u64)
+                    .clamp(INPLACE_MIN_READ, INPLACE_MAX_READ)
+                    .max(need as u64);
+                data.reserve(want as usize);
+                src.fill_vec(data, want as usize)
+            };
+            let off = base_off + (at - start) as u64;
+            if data.len() - at < rec_len {
+                match refill(&mut self.src, data, rec_len - (data.len() - at)) {
+                    Err(e) => {
+                        failure = Some(ReadError::io(off, &e));
+                        break;
+                    }
+                    Ok(0) if data.len() == at => {
+                        self.finished = true;
+                        break;
+                    }
+                    Ok(0) => {
+                        let have = (data.len() - at) as u64;
+                        let e = ReadError::truncated(off, "a packet record", have, rec_len as u64);
+                        failure = Some(e);
+                        break;
+                    }
+                    Ok(_) => continue,
+                }
+            }
+            let hdr = &data[at..at + rec_len];
+            let (ts_ns, caplen, wire_len) = match st.parse_header(hdr, off, &mut self.anomalies) {
+                Ok(v) => v,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            let end = at + rec_len + caplen as usize;
+            while data.len() < end {
+                match refill(&mut self.src, data, end - data.len()) {
+                    Ok(0) => {
+                        let have = (data.len() - at) as u64;
+                        let want = (rec_len + caplen as usize) as u64;
+                        failure = Some(ReadError::truncated(off, "a packet record", have, want));
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        failure = Some(ReadError::io(off, &e));
+                        break;
+                    }
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+            metas.push(st.meta(ts_ns, caplen, wire_len));
+            offsets.push((at + rec_len) as u64);
+            self.inplace_frames += 1;
+            self.inplace_bytes += (end - at) as u64;
+            n += 1;
+            at = end;
+            if n >= max_frames || at - start >= max_bytes {
+                break;
+            }
+        }
+        match failure {
+            None => {
+                self.carry.extend_from_slice(&data[at..]);
+                data.truncate(at);
+                Ok(n)
+            }
+            Some(e) => {
+                data.truncate(at);
+                self.finished = true;
+                if n == 0 {
+                    return Err(e);
+                }
+                self.pending = Some(e);
+                Ok(n)
+            }
+        }
     }
 
     /// Bytes consumed so far (for progress and error offsets).

@@ -285,14 +285,73 @@ fn read_all_from<R: Read>(r: &mut CaptureReader<R>, batch: usize, max_bytes: usi
     all
 }
 
+/// Reads everything with `read_batch_in_place` (frames copied out in order, so the
+/// result compares with `read_all_from`'s); checks the same contract.
+fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
+    let mut r = CaptureReader::new(Cursor::new(bytes)).expect("header parsed once already");
+    let mut all = All {
+        metas: Vec::new(),
+        data: Vec::new(),
+        error: None,
+        calls: 0,
+    };
+    let (mut metas, mut offsets, mut data) = (Vec::new(), Vec::new(), Vec::new());
+    loop {
+        all.calls += 1;
+        assert!(all.calls < 1_000_000, "read_batch_in_place does not make progress");
+        metas.clear();
+        offsets.clear();
+        data.clear();
+        match r.read_batch_in_place(&mut metas, &mut offsets, &mut data, batch, max_bytes) {
+            Ok(0) => {
+                assert!(metas.is_empty() && offsets.is_empty());
+                break;
+            }
+            Ok(n) => {
+                assert_eq!((metas.len(), offsets.len()), (n, n));
+                assert!(n <= batch.max(1));
+                for (m, &off) in metas.iter().zip(&offsets) {
+                    let (a, b) = (off as usize, off as usize + m.caplen as usize);
+                    all.data.extend_from_slice(&data[a..b]);
+                }
+                all.metas.extend_from_slice(&metas);
+            }
+            Err(e) => {
+                assert!(metas.is_empty() && offsets.is_empty(), "error call appended frames");
+                all.error = Some(e);
+                break;
+            }
+        }
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            r.read_batch_in_place(&mut metas, &mut offsets, &mut data, batch, max_bytes),
+            Ok(0)
+        );
+    }
+    all
+}
+
+/// Both reading methods give the same frames, bytes and error.
+fn check_in_place_agrees(bytes: &[u8], batch: usize, max_bytes: usize, all: &All) {
+    let other = read_all_in_place(bytes, batch, max_bytes);
+    assert_eq!(other.metas, all.metas, "in place: frames");
+    assert!(other.data == all.data, "in place: frame bytes");
+    assert_eq!(other.error, all.error, "in place: error");
+}
+
 fn read_all(bytes: &[u8], batch: usize) -> Result<All, ReadError> {
     let mut r = CaptureReader::new(Cursor::new(bytes))?;
-    Ok(read_all_from(&mut r, batch, usize::MAX))
+    let all = read_all_from(&mut r, batch, usize::MAX);
+    check_in_place_agrees(bytes, batch, usize::MAX, &all);
+    Ok(all)
 }
 
 fn read_ok(bytes: &[u8]) -> (CaptureReader<Cursor<&[u8]>>, All) {
     let mut r = CaptureReader::new(Cursor::new(bytes)).expect("header");
     let all = read_all_from(&mut r, 1000, usize::MAX);
+    check_in_place_agrees(bytes, 1000, usize::MAX, &all);
+    check_in_place_agrees(bytes, 1, 1, &all);
     if let Some(e) = &all.error {
         panic!("unexpected error: {e}");
     }
@@ -1260,6 +1319,7 @@ fn random_mutations_never_panic() {
                 Err(_) => 1,
                 Ok(mut r) => {
                     let all = read_all_from(&mut r, 1 + (bytes.len() % 4), 4096);
+                    check_in_place_agrees(&bytes, 1 + (bytes.len() % 4), 4096, &all);
                     // Frames can only come from bytes that are in the file.
                     let total: usize = all.metas.iter().map(|m| m.caplen as usize).sum();
                     assert_eq!(total, all.data.len());
