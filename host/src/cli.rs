@@ -643,7 +643,7 @@ fn cmd_status(plugins: &Plugins) -> i32 {
     let live: Vec<&str> = plugins
         .captures
         .iter()
-        .filter(|c| c.description.contains("live"))
+        .filter(|c| captures_interfaces(c))
         .map(|c| c.name.as_str())
         .collect();
     if live.is_empty() {
@@ -652,6 +652,14 @@ fn cmd_status(plugins: &Plugins) -> i32 {
         println!("live capture: available via {}", live.join(", "));
     }
     0
+}
+
+/// A live capture backend: it claims sources of the form `iface:NAME` (the convention in
+/// docs/plugin-api.md), whatever interfaces this machine has.
+fn captures_interfaces(
+    c: &crate::loader::Component<jj_plugin_api::ffi::FfiCaptureFactoryBox>,
+) -> bool {
+    c.factory.probe(RStr::from_str("iface:jj-status-probe")) > 0
 }
 
 /// Peak resident memory of this process in bytes (Linux), for the run report.
@@ -1052,7 +1060,7 @@ fn cmd_extract(
             plugins
                 .captures
                 .iter()
-                .find(|c| c.description.contains("live"))
+                .find(|c| captures_interfaces(c))
                 .map(|c| c.name.as_str())
         } else {
             None

@@ -298,7 +298,10 @@ fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
     let (mut metas, mut offsets, mut data) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         all.calls += 1;
-        assert!(all.calls < 1_000_000, "read_batch_in_place does not make progress");
+        assert!(
+            all.calls < 1_000_000,
+            "read_batch_in_place does not make progress"
+        );
         metas.clear();
         offsets.clear();
         data.clear();
@@ -317,7 +320,10 @@ fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
                 all.metas.extend_from_slice(&metas);
             }
             Err(e) => {
-                assert!(metas.is_empty() && offsets.is_empty(), "error call appended frames");
+                assert!(
+                    metas.is_empty() && offsets.is_empty(),
+                    "error call appended frames"
+                );
                 all.error = Some(e);
                 break;
             }
