@@ -251,11 +251,16 @@ impl Catalog {
     }
 
     /// Chooses output columns. No selector = every loaded feature. Unknown names are errors.
+    /// The selected columns: the union of `profile`, `groups` (`all` = every group) and
+    /// `names`. With no selector at all: every feature, except those of two-pass
+    /// extractors (`needs_all_flows`) unless `two_pass_by_default` — they hold rows for a
+    /// whole graph window, so they are asked for by name, group, profile or `all`.
     pub fn select(
         &self,
         profile: Option<&str>,
         groups: &[String],
         names: &[String],
+        two_pass_by_default: bool,
     ) -> Result<Selection, String> {
         let all: Vec<(usize, usize, &FeatureMeta)> = self
             .extractors
@@ -277,15 +282,16 @@ impl Catalog {
                 ));
             }
         }
+        let every_group = groups.iter().any(|g| g == "all");
         for g in groups {
-            if !self.extractors.iter().any(|e| e.info.group.as_str() == g) {
+            if g != "all" && !self.extractors.iter().any(|e| e.info.group.as_str() == g) {
                 let known: Vec<&str> = self
                     .extractors
                     .iter()
                     .map(|e| e.info.group.as_str())
                     .collect();
                 return Err(format!(
-                    "unknown feature group '{g}' (loaded groups: {})",
+                    "unknown feature group '{g}' (loaded groups: {}; `all` = every group)",
                     known.join(", ")
                 ));
             }
@@ -302,7 +308,10 @@ impl Catalog {
         let columns = all
             .iter()
             .filter(|(e, _, f)| {
-                !any || profile.is_some_and(|p| self.profiles_of(f).iter().any(|x| x == p))
+                let two_pass = self.extractors[*e].info.requirements.needs_all_flows != 0;
+                (!any && (two_pass_by_default || !two_pass))
+                    || every_group
+                    || profile.is_some_and(|p| self.profiles_of(f).iter().any(|x| x == p))
                     || groups
                         .iter()
                         .any(|g| self.extractors[*e].info.group.as_str() == g)

@@ -936,6 +936,8 @@ fn cmd_extract(
         cfg.profile.as_deref(),
         cfg.features.as_ref().unwrap_or(&empty),
         cfg.feature.as_ref().unwrap_or(&empty),
+        // JoyfulJay's default `features=["all"]` includes its connection graph
+        cfg.compat_joyfuljay(),
     ) {
         Ok(s) => s,
         Err(e) => {

@@ -432,6 +432,9 @@ pub struct SecondPass {
     failures: Vec<ExtractorFailures>,
     windows: u64,
     windows_cut: u64,
+    /// The last window closed at `max_rows`: the next row of the same capture makes it a
+    /// cut (a capture of exactly `max_rows` flows is not one).
+    cut_pending: bool,
 }
 
 impl SecondPass {
@@ -477,6 +480,7 @@ impl SecondPass {
             failures: plan.failure_counters(),
             windows: 0,
             windows_cut: 0,
+            cut_pending: false,
         }))
     }
 
@@ -491,10 +495,13 @@ impl SecondPass {
             if self.window.is_empty() && w > 0 {
                 self.start_ns = end.div_euclid(w) * w;
             }
+            if std::mem::take(&mut self.cut_pending) {
+                self.windows_cut += 1;
+            }
             self.window.push(row);
             if self.window.len() >= self.graph.max_rows {
-                self.windows_cut += 1;
                 self.close(done);
+                self.cut_pending = true;
             }
         }
         if self.graph.live
@@ -599,6 +606,7 @@ impl Output {
         if let Some(sp) = self.second.as_mut() {
             let mut done = Vec::new();
             sp.close(&mut done);
+            sp.cut_pending = false;
             self.write(done);
         }
     }

@@ -120,3 +120,29 @@ fn compat_mode_splits_tcp_connections_at_the_first_fin() {
         "compat {n_compat} rows vs default {n_default}"
     );
 }
+
+#[test]
+fn two_pass_groups_run_when_asked_for() {
+    let header = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["extract", "-o", "-", "-f", "csv"];
+        let s = sample();
+        args.insert(1, &s);
+        args.extend_from_slice(extra);
+        let o = jj(&args);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        csv_rows(&stdout(&o)).0
+    };
+    let has_conn = |h: &[String]| h.iter().any(|c| c.starts_with("conn_"));
+    let plain = header(&[]);
+    assert!(
+        plain.iter().any(|c| c == "ja3_hash") && !has_conn(&plain),
+        "default: every single-pass feature, no connection graph: {plain:?}"
+    );
+    let all = header(&["--features", "all"]);
+    assert!(has_conn(&all) && all.len() > plain.len());
+    assert!(all.iter().all(|c| c != "all"));
+    let conn = header(&["--features", "connection"]);
+    assert!(conn.iter().all(|c| c.starts_with("conn_")), "{conn:?}");
+    let compat = header(&["--compat", "joyfuljay"]);
+    assert!(has_conn(&compat), "JoyfulJay's default includes its graph");
+}

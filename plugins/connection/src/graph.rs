@@ -214,18 +214,27 @@ impl DiGraph {
 
 /// Betweenness centrality of every node: Brandes' algorithm on the unweighted directed
 /// graph, endpoints excluded, multiplied by `1/((n−1)(n−2))` when `n > 2` (NetworkX's
-/// `betweenness_centrality(G)` with its defaults). O(V·E) time, O(V) extra memory.
+/// `betweenness_centrality(G)` with its defaults). O(V·E) time in general, and per
+/// source only the edges its BFS reaches (a hub with many leaves costs O(V + E) in
+/// all); O(V + E) extra memory.
 ///
 /// Sources are taken in node order, each BFS scans successors in edge-creation order,
-/// and dependencies are accumulated in reverse BFS order, as NetworkX does, so the
-/// floating-point sums are formed in the same order.
+/// every node's BFS predecessors are kept in the order they were found (NetworkX's
+/// `P[w]`), and dependencies are accumulated in reverse BFS order, as NetworkX does, so
+/// the floating-point sums are formed in the same order.
 pub fn betweenness(g: &DiGraph) -> Vec<f64> {
     const UNSEEN: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX;
     let n = g.n;
     let mut bc = vec![0.0f64; n];
     let mut dist = vec![UNSEEN; n];
     let mut sigma = vec![0.0f64; n];
     let mut delta = vec![0.0f64; n];
+    // Predecessor lists as linked lists in an arena: first/last entry per node, and per
+    // entry (predecessor, next entry). Reset per source for the nodes it reached only.
+    let mut p_first = vec![NONE; n];
+    let mut p_last = vec![NONE; n];
+    let mut p_entries: Vec<(u32, u32)> = Vec::new();
     // BFS order: the queue (read at `head`) and Brandes' stack S (read backwards).
     let mut order: Vec<u32> = Vec::with_capacity(n);
     for s in 0..n as u32 {
@@ -234,8 +243,11 @@ pub fn betweenness(g: &DiGraph) -> Vec<f64> {
             dist[v] = UNSEEN;
             sigma[v] = 0.0;
             delta[v] = 0.0;
+            p_first[v] = NONE;
+            p_last[v] = NONE;
         }
         order.clear();
+        p_entries.clear();
         dist[s as usize] = 0;
         sigma[s as usize] = 1.0;
         order.push(s);
@@ -253,18 +265,25 @@ pub fn betweenness(g: &DiGraph) -> Vec<f64> {
                 }
                 if dist[w] == dv + 1 {
                     sigma[w] += sv;
+                    // append v to P[w]
+                    let e = p_entries.len() as u32;
+                    p_entries.push((v, NONE));
+                    match p_last[w] {
+                        NONE => p_first[w] = e,
+                        last => p_entries[last as usize].1 = e,
+                    }
+                    p_last[w] = e;
                 }
             }
         }
         for &w in order.iter().rev() {
             let w = w as usize;
             let coeff = (1.0 + delta[w]) / sigma[w];
-            // The BFS predecessors of w: reached in-neighbours one level closer to s.
-            for &v in g.predecessors(w as u32) {
-                let v = v as usize;
-                if dist[v] != UNSEEN && dist[v] + 1 == dist[w] {
-                    delta[v] += sigma[v] * coeff;
-                }
+            let mut e = p_first[w];
+            while e != NONE {
+                let (v, next) = p_entries[e as usize];
+                delta[v as usize] += sigma[v as usize] * coeff;
+                e = next;
             }
             if w != s as usize {
                 bc[w] += delta[w];
