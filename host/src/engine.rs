@@ -587,6 +587,9 @@ struct Output {
     rows: u64,
     error: Option<String>,
     second: Option<SecondPass>,
+    /// Live capture: rows go to the writer at every wall-clock tick, not only in full
+    /// batches, so a quiet network's flows still stream out.
+    live: bool,
 }
 
 impl Output {
@@ -598,6 +601,9 @@ impl Output {
                 sp.push(rows, &mut done);
                 self.write(done);
             }
+        }
+        if self.live {
+            self.flush();
         }
     }
 
@@ -915,6 +921,7 @@ impl<'p> Session<'p> {
                 rows: 0,
                 error: None,
                 second,
+                live: cfg.live,
             },
             report: RunReport::default(),
         })

@@ -322,3 +322,83 @@ fn unknown_interface_and_bad_filter_fail_with_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "one line:\n{err}");
     assert!(err.contains("not a filter((("), "{err}");
 }
+
+/// `jj live` streams: rows reach the writer (here a pipe) while the capture goes on, and
+/// two-pass features are filled in when their graph window closes — here at two rows.
+#[test]
+fn live_rows_stream_out_with_their_graph_features() {
+    if !privileged("live_rows_stream_out_with_their_graph_features") {
+        return;
+    }
+    assert_pcap_plugin();
+    let _g = serial();
+    let mut child = spawn_jj(&[
+        "live",
+        "lo",
+        "--filter",
+        "udp and portrange 46010-46012",
+        "-o",
+        "-",
+        "-f",
+        "jsonl",
+        "--timeout",
+        "1",
+        "--graph-window",
+        "3600",
+        "--graph-window-rows",
+        "2",
+        "--feature",
+        "src_port",
+        "--feature",
+        "dst_port",
+        "--feature",
+        "total_packets",
+        "--features",
+        "connection",
+    ]);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    thread::sleep(Duration::from_secs(1));
+    assert_eq!(send_udp(46010, 46012, 20, Duration::from_millis(100)), 20);
+    assert_eq!(send_udp(46011, 46012, 30, Duration::from_millis(100)), 30);
+    // Both flows end after 1 s of silence (wall clock); their window then has two rows.
+    let mut rows = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rows.len() < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => rows.push(serde_json::from_str::<serde_json::Value>(&line).unwrap()),
+            Err(_) => break,
+        }
+    }
+    let still_running = child.try_wait().expect("try_wait").is_none();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let o = wait_bounded(child, Duration::from_secs(10));
+    let _ = reader.join();
+    let err = stderr(&o);
+    exited_ok(o.status, &err);
+    assert!(still_running, "jj ended early: {err}");
+    assert_eq!(rows.len(), 2, "two rows while capturing: {rows:?}\n{err}");
+    rows.sort_by_key(|r| r["src_port"].as_i64());
+    assert_eq!(rows[0]["total_packets"], 20, "{rows:?}");
+    assert_eq!(rows[1]["total_packets"], 30, "{rows:?}");
+    for r in &rows {
+        // one node (127.0.0.1), two flows on its edge to itself, both to port 46012
+        assert_eq!(r["conn_src_dst_flows"], 2, "{r}");
+        assert_eq!(r["conn_src_port_flows"], 2, "{r}");
+        assert_eq!(r["conn_src_total_packets"], 50, "{r}");
+    }
+}

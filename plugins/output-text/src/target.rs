@@ -49,6 +49,15 @@ impl Sink {
         }
     }
 
+    /// End of a batch: standard output is flushed, so a reader of a pipe gets whole
+    /// batches as they are written (`jj live … -o - | consumer`); files are not.
+    pub(crate) fn end_batch(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(w) => w.write_all(bytes),

@@ -116,7 +116,10 @@ impl Writer for TextWriter {
                 return Err(e);
             }
         };
-        if let Err(e) = self.write_rows(batch, rows) {
+        if let Err(e) = self
+            .write_rows(batch, rows)
+            .and_then(|_| self.sink.end_batch())
+        {
             self.state = State::Failed;
             self.rows_failed += batch.num_rows;
             // Free the disk space now (the write may have failed because the disk is full).
