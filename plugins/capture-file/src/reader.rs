@@ -451,12 +451,8 @@ impl<R: Read> CaptureReader<R> {
         max_frames: usize,
         max_bytes: usize,
     ) -> Result<usize, ReadError> {
-        if let Some(e) = self.pending.take() {
-            self.finished = true;
-            return Err(e);
-        }
-        if self.finished {
-            return Ok(0);
+        if let Some(done) = self.done() {
+            return done;
         }
         let max_frames = max_frames.max(1);
         let start = data.len();
@@ -511,6 +507,9 @@ impl<R: Read> CaptureReader<R> {
         max_frames: usize,
         max_bytes: usize,
     ) -> Result<usize, ReadError> {
+        if let Some(done) = self.done() {
+            return done;
+        }
         let st = match &self.body {
             Body::Pcap(st) => st,
             Body::Ng(_) => {
@@ -523,13 +522,6 @@ impl<R: Read> CaptureReader<R> {
                 return res;
             }
         };
-        if let Some(e) = self.pending.take() {
-            self.finished = true;
-            return Err(e);
-        }
-        if self.finished {
-            return Ok(0);
-        }
         let max_frames = max_frames.max(1);
         let rec_len = st.record_header_len();
         let start = data.len();
@@ -630,6 +622,16 @@ impl<R: Read> CaptureReader<R> {
                 Ok(n)
             }
         }
+    }
+
+    /// What a read call returns without reading: the error held back from the previous
+    /// call, or `Ok(0)` once finished; `None` to go on reading.
+    fn done(&mut self) -> Option<Result<usize, ReadError>> {
+        if let Some(e) = self.pending.take() {
+            self.finished = true;
+            return Some(Err(e));
+        }
+        self.finished.then_some(Ok(0))
     }
 
     /// Bytes consumed so far (for progress and error offsets).
