@@ -91,7 +91,7 @@ fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
     )
     .unwrap();
     let out = dir.join("flows.csv");
-    let mut child = Command::new(jj_path())
+    let child = Command::new(jj_path())
         .args([
             "extract",
             pcap.to_str().unwrap(),
@@ -147,7 +147,7 @@ fn watch_processes_new_captures_as_they_appear() {
     std::fs::create_dir_all(&incoming).unwrap();
     let sample = workspace().join("resources/samples/sample.pcap");
     std::fs::copy(&sample, incoming.join("a.pcap")).unwrap();
-    let mut child = Command::new(jj_path())
+    let child = Command::new(jj_path())
         .args([
             "watch",
             incoming.to_str().unwrap(),

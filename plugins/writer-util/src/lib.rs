@@ -17,6 +17,7 @@ pub mod batch;
 pub mod json;
 pub mod owned;
 pub mod scratch;
+pub mod services;
 pub mod temp;
 
 pub use batch::check_batch;
