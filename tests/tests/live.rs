@@ -39,6 +39,16 @@ fn privileged(test: &str) -> bool {
 }
 
 /// The pcap plugin must have been built next to `jj` (it is a workspace member).
+/// The common start of a live test: `None` (after a loud SKIPPED) without root; else
+/// the pcap plugin is there and this test runs alone.
+fn live_test(name: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+    if !privileged(name) {
+        return None;
+    }
+    assert_pcap_plugin();
+    Some(serial())
+}
+
 fn assert_pcap_plugin() {
     let name = format!(
         "{}jj_capture_pcap{}",
@@ -186,11 +196,9 @@ fn exited_ok(status: ExitStatus, err: &str) {
 
 #[test]
 fn live_loopback_counts_every_datagram_without_drops() {
-    if !privileged("live_loopback_counts_every_datagram_without_drops") {
+    let Some(_g) = live_test("live_loopback_counts_every_datagram_without_drops") else {
         return;
-    }
-    assert_pcap_plugin();
-    let _g = serial();
+    };
     let dir = scratch("live-loopback");
     let out = dir.join("OUT.csv");
     let child = spawn_jj(&[
@@ -237,11 +245,9 @@ fn live_loopback_counts_every_datagram_without_drops() {
 
 #[test]
 fn sigterm_flushes_rows_and_leaves_a_readable_saved_pcap() {
-    if !privileged("sigterm_flushes_rows_and_leaves_a_readable_saved_pcap") {
+    let Some(_g) = live_test("sigterm_flushes_rows_and_leaves_a_readable_saved_pcap") else {
         return;
-    }
-    assert_pcap_plugin();
-    let _g = serial();
+    };
     let dir = scratch("live-sigterm");
     let out = dir.join("rows.csv");
     let saved = dir.join("saved.pcap");
@@ -327,11 +333,9 @@ fn unknown_interface_and_bad_filter_fail_with_one_line() {
 /// two-pass features are filled in when their graph window closes — here at two rows.
 #[test]
 fn live_rows_stream_out_with_their_graph_features() {
-    if !privileged("live_rows_stream_out_with_their_graph_features") {
+    let Some(_g) = live_test("live_rows_stream_out_with_their_graph_features") else {
         return;
-    }
-    assert_pcap_plugin();
-    let _g = serial();
+    };
     let mut child = spawn_jj(&[
         "live",
         "lo",
