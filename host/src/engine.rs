@@ -532,13 +532,15 @@ impl SecondPass {
                     fail.first_message = Some(e.message.to_string());
                 }
             };
+            let mut slots: Vec<Value> = Vec::with_capacity(b - a);
             for row in rows.iter_mut() {
                 let Some(sec) = row.second.as_deref_mut() else {
                     continue;
                 };
                 if sec.failed & bit == 0 {
                     // `observe` reads the slots; a copy keeps the first-pass values safe.
-                    let mut slots = sec.scratch[a..b].to_vec();
+                    slots.clear();
+                    slots.extend_from_slice(&sec.scratch[a..b]);
                     let view = FlowView {
                         pass: flow_pass::OBSERVE_ROW,
                         ..sec.view
