@@ -457,8 +457,12 @@ impl SecondPass {
                     .map_err(|err| {
                         format!("extractor '{}' failed to start: {}", e.name, err.message)
                     })?,
-                // The C contract has no second pass (and no way to ask for one).
-                ExtractorFactoryHandle::C(_) => continue,
+                // The C contract has no second pass (the plan never marks one two-pass);
+                // its slots keep their place in the scratch all the same.
+                ExtractorFactoryHandle::C(_) => {
+                    off += b - a;
+                    continue;
+                }
             };
             for j in a..b {
                 scratch_of.insert(j, off + j - a);
