@@ -546,7 +546,9 @@ impl<R: Read> CaptureReader<R> {
                     .max(need as u64)
                     .clamp(INPLACE_MIN_READ, INPLACE_MAX_READ)
                     .max(need as u64);
-                data.reserve(want as usize);
+                // A corrupt length may ask for far more than the file holds: reserve at
+                // most one large read ahead; `fill_vec` grows as data really arrives.
+                data.reserve(want.min(INPLACE_MAX_READ) as usize);
                 src.fill_vec(data, want as usize)
             };
             let off = base_off + (at - start) as u64;
