@@ -60,7 +60,7 @@ const SHARED_SEEDS: [&str; 8] = [
 const MIB256: u32 = 256 * 1024 * 1024;
 
 /// Deterministic xorshift64*.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -82,7 +82,7 @@ impl Rng {
 
 /// What a mutant must do to jj.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Expect {
+pub(crate) enum Expect {
     /// Well-formed: read completely, the file is not reported.
     Ok,
     /// Unreadable: reported by exactly one line.
@@ -91,10 +91,10 @@ enum Expect {
     Any,
 }
 
-struct Mutant {
-    name: String,
-    bytes: Vec<u8>,
-    expect: Expect,
+pub(crate) struct Mutant {
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) expect: Expect,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -122,10 +122,10 @@ struct Layout {
     boundaries: Vec<usize>,
 }
 
-struct Seed {
-    name: String,
-    ext: &'static str,
-    bytes: Vec<u8>,
+pub(crate) struct Seed {
+    pub(crate) name: String,
+    pub(crate) ext: &'static str,
+    pub(crate) bytes: Vec<u8>,
     layout: Layout,
 }
 
@@ -254,7 +254,7 @@ fn push(out: &mut Vec<Mutant>, name: String, bytes: Vec<u8>, expect: Expect) {
     });
 }
 
-fn mutants_of(seed: &Seed, quota: usize, rng: &mut Rng) -> Vec<Mutant> {
+pub(crate) fn mutants_of(seed: &Seed, quota: usize, rng: &mut Rng) -> Vec<Mutant> {
     let b = &seed.bytes;
     let l = &seed.layout;
     let mut out: Vec<Mutant> = Vec::new();
@@ -633,7 +633,7 @@ fn gen_seed(name: &str, format: jj_gen::OutFormat, snaplen: u32, seed: u64) -> V
     v
 }
 
-fn seeds() -> Vec<Seed> {
+pub(crate) fn seeds() -> Vec<Seed> {
     use jj_gen::OutFormat;
     let mut raw: Vec<(String, &'static str, Vec<u8>)> = vec![(
         "sample".into(),
