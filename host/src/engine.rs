@@ -831,15 +831,9 @@ impl FrameProcessor {
         report: &mut RunReport,
         rows: &mut dyn FnMut(Rows),
     ) {
-        if self.shard.1 == 1 {
-            // One worker: write the end-of-input rows in chunks (they come out in order),
-            // so open flows' rows are never all held at once.
-            table.flush_sorted(ex, ROWS_PER_BATCH, |ex| rows(ex.take_rows()));
-        } else {
-            // Several workers: the writer merges one final message per worker.
-            table.flush(ex);
-            rows(ex.take_rows());
-        }
+        // End-of-input rows go out in chunks, each worker's in order (the writer merges
+        // several workers' chunks), so open flows' rows are never all held at once.
+        table.flush_sorted(ex, ROWS_PER_BATCH, |ex| rows(ex.take_rows()));
         report.merge_flows(&table.counters);
         report.merge_failures(&ex.failures);
         if let (true, Some(d)) = (self.counting, &self.defrag) {
@@ -1084,6 +1078,52 @@ impl DecodedBatch {
     }
 }
 
+/// What a worker sends to the writer thread.
+enum FromWorker {
+    /// The rows of one window (every worker sends one per window, maybe empty).
+    Window(Rows),
+    /// End of input: a chunk of the worker's remaining rows, in order.
+    Final(Rows),
+}
+
+/// The writer thread's end-of-input phase: a k-way merge of the workers' final chunks
+/// (each worker's rows are in order), written in batches as they become certain.
+fn merge_final(
+    from_workers: &[Receiver<FromWorker>],
+    mut heads: Vec<std::collections::VecDeque<Row>>,
+    mut open: Vec<bool>,
+    output: &mut Output,
+) {
+    loop {
+        // Every worker still sending must have a row buffered before the smallest is known.
+        for (w, rx) in from_workers.iter().enumerate() {
+            while open[w] && heads[w].is_empty() {
+                match rx.recv() {
+                    Ok(FromWorker::Final(rows) | FromWorker::Window(rows)) => heads[w].extend(rows),
+                    Err(_) => open[w] = false,
+                }
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < ROWS_PER_BATCH {
+            let Some(w) = (0..heads.len())
+                .filter(|&w| !heads[w].is_empty())
+                .min_by_key(|&w| heads[w][0].order)
+            else {
+                break;
+            };
+            out.extend(heads[w].pop_front());
+            if heads[w].is_empty() && open[w] {
+                break; // its next row may be smaller than the other heads
+            }
+        }
+        if out.is_empty() {
+            return; // every worker done and drained
+        }
+        output.push(out);
+    }
+}
+
 /// What the reading thread sends to every worker.
 enum WorkerMsg {
     Batch(std::sync::Arc<DecodedBatch>, Option<i64>),
@@ -1104,11 +1144,13 @@ fn run_parallel(
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<DecodedBatch>();
     std::thread::scope(|scope| {
         let mut to_workers: Vec<SyncSender<WorkerMsg>> = Vec::new();
-        let mut from_workers: Vec<Receiver<Rows>> = Vec::new();
+        let mut from_workers: Vec<Receiver<FromWorker>> = Vec::new();
         let mut handles = Vec::new();
         for (w, mut ex) in extractions.into_iter().enumerate() {
             let (tx, rx) = sync_channel::<WorkerMsg>(4);
-            let (rtx, rrx) = sync_channel::<Rows>(8);
+            // Few messages in flight: a window can hold thousands of rows (a flood of
+            // evictions), and the writer is often the slower side.
+            let (rtx, rrx) = sync_channel::<FromWorker>(2);
             to_workers.push(tx);
             from_workers.push(rrx);
             let recycle = recycle_tx.clone();
@@ -1117,7 +1159,7 @@ fn run_parallel(
                 let mut proc = FrameProcessor::new((w, n), w == 0, cfg);
                 let mut part = RunReport::default();
                 let mut emit = |rows: Rows| {
-                    let _ = rtx.send(rows);
+                    let _ = rtx.send(FromWorker::Window(rows));
                 };
                 for msg in rx {
                     match msg {
@@ -1140,26 +1182,45 @@ fn run_parallel(
                         WorkerMsg::End => break,
                     }
                 }
-                proc.finish(&mut table, &mut ex, &mut part, &mut emit);
+                let mut emit_final = |rows: Rows| {
+                    let _ = rtx.send(FromWorker::Final(rows));
+                };
+                proc.finish(&mut table, &mut ex, &mut part, &mut emit_final);
                 part
             }));
         }
         // The writer thread merges the workers' windows in order: every worker emits the
         // same number of windows (same frame indices, same ticks, one final flush).
-        let writer = scope.spawn(move || loop {
-            let mut merged: Rows = Vec::new();
-            let mut closed = 0;
-            for rx in &from_workers {
-                match rx.recv() {
-                    Ok(rows) => merged.extend(rows),
-                    Err(_) => closed += 1,
+        // (Every worker reaches the end of input after the same window, then sends its
+        // remaining rows as `Final` chunks, merged by `merge_final`.)
+        let writer = scope.spawn(move || {
+            let n = from_workers.len();
+            let mut heads: Vec<std::collections::VecDeque<Row>> =
+                (0..n).map(|_| Default::default()).collect();
+            let mut open = vec![true; n];
+            loop {
+                let mut merged: Rows = Vec::new();
+                let mut at_end = false;
+                for (w, rx) in from_workers.iter().enumerate() {
+                    match rx.recv() {
+                        Ok(FromWorker::Window(rows)) => merged.extend(rows),
+                        Ok(FromWorker::Final(rows)) => {
+                            heads[w].extend(rows);
+                            at_end = true;
+                        }
+                        Err(_) => {
+                            open[w] = false;
+                            at_end = true;
+                        }
+                    }
+                }
+                merged.sort_unstable_by_key(|r| r.order);
+                output.push(merged);
+                if at_end {
+                    merge_final(&from_workers, heads, open, output);
+                    break;
                 }
             }
-            if closed == from_workers.len() {
-                break;
-            }
-            merged.sort_unstable_by_key(|r| r.order);
-            output.push(merged);
         });
 
         // This thread reads and decodes part of each batch (once for all workers): batches
