@@ -43,7 +43,7 @@ pub use config::{
 };
 pub use writer::KafkaWriter;
 
-use jj_plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+use jj_plugin_api::{FormatInfo, Options, PluginResult, Schema, WriterFactory};
 
 /// The `kafka` writer component.
 #[derive(Clone, Copy, Debug, Default)]
@@ -70,11 +70,7 @@ impl WriterFactory for KafkaFactory {
         schema: &Schema,
         options: &Options,
     ) -> PluginResult<KafkaWriter> {
-        if format != "kafka" {
-            return Err(PluginError::config(format!(
-                "the kafka writer does not provide format `{format}` (it provides `kafka`)"
-            )));
-        }
+        jj_writer_util::expect_format("kafka", format, &["kafka"])?;
         let cfg = KafkaConfig::parse(target, schema, options)?;
         KafkaWriter::open(cfg, schema)
     }

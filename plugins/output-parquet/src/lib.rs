@@ -42,7 +42,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use jj_plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+use jj_plugin_api::{FormatInfo, Options, PluginResult, Schema, WriterFactory};
 
 pub use options::{ParquetOptions, DEFAULT_ROW_GROUP_ROWS};
 pub use writer::ParquetWriter;
@@ -70,11 +70,7 @@ impl WriterFactory for ParquetFactory {
         schema: &Schema,
         options: &Options,
     ) -> PluginResult<ParquetWriter> {
-        if format != "parquet" {
-            return Err(PluginError::config(format!(
-                "the parquet writer does not provide format `{format}` (it provides `parquet`)"
-            )));
-        }
+        jj_writer_util::expect_format("parquet", format, &["parquet"])?;
         let options = ParquetOptions::parse(options)?;
         ParquetWriter::open(target, schema, &options)
     }

@@ -116,7 +116,7 @@ pub mod writer;
 #[cfg(test)]
 mod tests;
 
-use jj_plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+use jj_plugin_api::{FormatInfo, Options, PluginResult, Schema, WriterFactory};
 
 pub use options::{
     check_identifier, quote, redact, sql_type, IfExists, PgOptions, TableName, Target,
@@ -147,11 +147,7 @@ impl WriterFactory for PostgresFactory {
         schema: &Schema,
         options: &Options,
     ) -> PluginResult<PgWriter> {
-        if format != "postgres" {
-            return Err(PluginError::config(format!(
-                "the postgres writer does not provide format `{format}` (it provides `postgres`)"
-            )));
-        }
+        jj_writer_util::expect_format("postgres", format, &["postgres"])?;
         let options = PgOptions::parse(options)?;
         PgWriter::open(target, schema, &options)
     }

@@ -31,7 +31,7 @@ pub mod writer;
 #[cfg(test)]
 mod tests;
 
-use jj_plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+use jj_plugin_api::{FormatInfo, Options, PluginResult, Schema, WriterFactory};
 
 pub use options::{IfExists, SqliteOptions, DEFAULT_BATCH_SIZE, DEFAULT_TABLE};
 pub use writer::SqliteWriter;
@@ -60,11 +60,7 @@ impl WriterFactory for SqliteFactory {
         schema: &Schema,
         options: &Options,
     ) -> PluginResult<SqliteWriter> {
-        if format != "sqlite" {
-            return Err(PluginError::config(format!(
-                "the sqlite writer does not provide format `{format}` (it provides `sqlite`)"
-            )));
-        }
+        jj_writer_util::expect_format("sqlite", format, &["sqlite"])?;
         let options = SqliteOptions::parse(options)?;
         SqliteWriter::open(target, schema, &options)
     }

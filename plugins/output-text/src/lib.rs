@@ -27,7 +27,7 @@ mod writer;
 mod tests;
 
 use encode::TextFormat;
-use jj_plugin_api::{FormatInfo, Options, PluginError, PluginResult, Schema, WriterFactory};
+use jj_plugin_api::{FormatInfo, Options, PluginResult, Schema, WriterFactory};
 
 pub use writer::TextWriter;
 
@@ -38,12 +38,6 @@ fn format_info(name: &str, extension: &str, description: &str) -> FormatInfo {
         description: description.into(),
         supports_stdout: 1,
     }
-}
-
-fn unknown_format(component: &str, format: &str, known: &str) -> PluginError {
-    PluginError::config(format!(
-        "the {component} writer does not provide format `{format}` (it provides {known})"
-    ))
 }
 
 /// The `csv` writer component.
@@ -68,10 +62,8 @@ impl WriterFactory for CsvFactory {
         schema: &Schema,
         _options: &Options,
     ) -> PluginResult<TextWriter> {
-        match format {
-            "csv" => TextWriter::open(TextFormat::Csv, target, schema),
-            _ => Err(unknown_format("csv", format, "`csv`")),
-        }
+        jj_writer_util::expect_format("csv", format, &["csv"])?;
+        TextWriter::open(TextFormat::Csv, target, schema)
     }
 }
 
@@ -96,10 +88,8 @@ impl WriterFactory for JsonlFactory {
         schema: &Schema,
         _options: &Options,
     ) -> PluginResult<TextWriter> {
-        match format {
-            "jsonl" | "json" => TextWriter::open(TextFormat::Jsonl, target, schema),
-            _ => Err(unknown_format("jsonl", format, "`jsonl` and `json`")),
-        }
+        jj_writer_util::expect_format("jsonl", format, &["jsonl", "json"])?;
+        TextWriter::open(TextFormat::Jsonl, target, schema)
     }
 }
 
