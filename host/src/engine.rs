@@ -178,6 +178,8 @@ struct Extraction<'p> {
     failures: Vec<ExtractorFailures>,
     /// Two-pass extractors: (index, range in the full row).
     two_pass: Vec<(usize, (usize, usize))>,
+    /// Per extractor: it failed on the flow being extracted.
+    failed_now: Vec<bool>,
     out: Vec<Row>,
 }
 
@@ -212,6 +214,7 @@ impl<'p> Extraction<'p> {
             scratch: vec![Value::Null; plan.total_values()],
             failures: plan.failure_counters(),
             two_pass: plan.two_pass_ranges(),
+            failed_now: vec![false; plan.extractors.len()],
             out: Vec::new(),
         })
     }
@@ -226,8 +229,8 @@ impl<'p> Extraction<'p> {
 impl crate::flowtable::FlowSink for Extraction<'_> {
     fn finished(&mut self, flow: &Flow, order: OrderKey, end_reason: u8) {
         let view = flow.view(end_reason);
-        let mut failed = 0u64;
         for (i, inst) in self.instances.iter_mut().enumerate() {
+            self.failed_now[i] = false;
             let (a, b) = self.ranges[i];
             let slots = &mut self.scratch[a..b];
             let res: Result<(), (bool, String)> = match inst {
@@ -247,7 +250,7 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
                 if f.first_message.is_none() {
                     f.first_message = Some(msg);
                 }
-                failed |= 1u64 << i.min(63);
+                self.failed_now[i] = true;
             }
         }
         let values: Vec<Value> = self
@@ -261,7 +264,7 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
             let mut mask = 0u64;
             for (k, &(i, (a, b))) in self.two_pass.iter().enumerate() {
                 scratch.extend_from_slice(&self.scratch[a..b]);
-                if failed & (1u64 << i.min(63)) != 0 {
+                if self.failed_now[i] {
                     mask |= 1u64 << k;
                 }
             }
@@ -445,6 +448,13 @@ impl SecondPass {
         if two_pass.is_empty() {
             return Ok(None);
         }
+        if two_pass.len() > 64 {
+            // `SecondPassRow::failed` has one bit per two-pass extractor.
+            return Err(format!(
+                "{} two-pass extractors selected; at most 64 can run in one run",
+                two_pass.len()
+            ));
+        }
         let mut stages = Vec::new();
         let mut scratch_of = std::collections::HashMap::new();
         let mut off = 0;
@@ -526,7 +536,7 @@ impl SecondPass {
         self.windows += 1;
         let mut rows = std::mem::take(&mut self.window);
         for (k, (i, inst, (a, b))) in self.stages.iter_mut().enumerate() {
-            let (a, b, bit) = (*a, *b, 1u64 << k.min(63));
+            let (a, b, bit) = (*a, *b, 1u64 << k);
             let fail = &mut self.failures[*i];
             let mut note = |sec: &mut SecondPassRow, e: PluginError| {
                 sec.failed |= bit;
