@@ -194,13 +194,25 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
         out.push(b'-');
     }
     let a = x.abs();
+    // Integral values below 10^15 (counts, byte totals, 0.0 — a large share of feature
+    // values): CPython writes the integer and ".0"; no Ryū call is needed.
+    if a < 1e15 && a.fract() == 0.0 {
+        write_u64(out, a as u64);
+        out.extend_from_slice(b".0");
+        return;
+    }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(a).as_bytes();
-    // Fast path: Ryū writes plain decimals ("0.0001", "123.0", "1000000000000000.0") for
+    // Fast path: Ryū writes plain decimals ("0.0001", "123.5", "1000000000000000.0") for
     // decimal exponents -5..=15 and CPython for -4..=15 with the same digits, so the text
-    // is CPython's unless it is scientific, in [1e-5, 1e-4) ("0.0000…"), or an exact tie
-    // (only possible for short exact decimals, see `half_even_tie_digits`).
-    if !text.contains(&b'e') && !text.starts_with(b"0.0000") && exact_short_decimal(a).is_none() {
+    // is CPython's unless it is scientific, in [1e-5, 1e-4) ("0.0000…"), or an exact tie.
+    // A tie needs an exact decimal N·10^p with N >= 2^53 (16+ digits: the shorter
+    // candidate is at least 10^p away, half an ulp at most N·10^p·2^-53) and a shortest
+    // form one digit shorter, so a text of at most 15 bytes (<= 14 digits) is never one.
+    if !text.contains(&b'e')
+        && !text.starts_with(b"0.0000")
+        && (text.len() <= 15 || exact_short_decimal(a).is_none())
+    {
         out.extend_from_slice(text);
         return;
     }
@@ -506,11 +518,25 @@ mod tests {
             1e15,
             9999999999999998.0,
             1e16,
+            0.0,
+            1.0,
+            60.0,
+            999999999999999.0,
+            999999999999999.5,
+            4503599627370497.0,
+            9007199254740993.0,
+            1059438285926254.25,
+            26363981746409.3125,
+            0.125,
+            2.5,
         ];
         for _ in 0..100_000 {
             values.push(f64::from_bits(next() & !(1u64 << 63)));
             let scale = 10f64.powi((next() % 30) as i32 - 10);
             values.push((next() % 1_000_000) as f64 * scale);
+            // integers as floats, and short exact decimals (n / 2^k)
+            values.push((next() % (1u64 << (next() % 60))) as f64);
+            values.push((next() % 100_000) as f64 / (1u64 << (next() % 12)) as f64);
         }
         for x in values.into_iter().filter(|x| x.is_finite()) {
             let fast = with(|o| write_repr_finite(o, x));
