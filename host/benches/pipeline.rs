@@ -1,7 +1,9 @@
 //! End-to-end throughput and memory benchmark of the release `jj` binary.
 //!
 //! Run: `cargo build --release --workspace && cargo bench -p jj --bench pipeline`
-//! Env: `JJ_BENCH_MB` = size of the mixed capture in MB (default 1000).
+//! Env: `JJ_BENCH_MB` = size of the mixed capture in MB (default 1000);
+//! `JJ_BENCH_REAL` = real captures (files or directories, `:`-separated) laid end to end
+//! by `jj_gen::replay` into a corpus of about 200 MB for a second JJ-CORE vs NFStream run.
 //! See docs/performance.md.
 
 use std::fs::File;
@@ -244,6 +246,7 @@ fn main() {
         }
         None => println!("NFStream: not installed (pip install nfstream) — ratio not measured"),
     }
+    real_traffic(&jj, &data);
 
     println!("\nmemory: extract --max-flows 100000 --threads 1");
     let flood_out = data.join("flood.csv");
@@ -311,6 +314,123 @@ fn main() {
         "single 1,000,000-packet flow (JJ-CORE): {rows} rows (split every 65,536 packets), peak RSS {rss_single:.1} MB  (bounded: {})",
         verdict(rss_single < 256.0)
     );
+}
+
+/// JJ-CORE vs NFStream on real captures (`JJ_BENCH_REAL`), replayed end to end into a
+/// corpus of about 200 MB (the list repeated as often as needed).
+fn real_traffic(jj: &Path, data: &Path) {
+    let Ok(list) = std::env::var("JJ_BENCH_REAL") else {
+        println!(
+            "\nreal traffic: not measured (set JJ_BENCH_REAL to captures or directories, \
+             e.g. nDPI's tests/cfgs/default/pcap; see docs/performance.md)"
+        );
+        return;
+    };
+    use std::hash::{Hash, Hasher};
+    let paths: Vec<PathBuf> = list
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    let files = jj_gen::replay::input_files(&paths).unwrap_or_else(|e| {
+        eprintln!("JJ_BENCH_REAL: {e}");
+        std::process::exit(1)
+    });
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in &files {
+        f.hash(&mut h);
+        std::fs::metadata(f)
+            .map(|m| m.len())
+            .unwrap_or(0)
+            .hash(&mut h);
+    }
+    let corpus = data.join(format!("real-{:016x}.pcap", h.finish()));
+    if corpus.metadata().map(|m| m.len() > 0).unwrap_or(false) {
+        println!("\nreusing {}", corpus.display());
+    } else {
+        let once = jj_gen::replay::replay(&files, 1, 1_700_000_000_000_000_000, std::io::sink())
+            .expect("replay");
+        if once.packets == 0 {
+            eprintln!("JJ_BENCH_REAL: no Ethernet frame in {} files", files.len());
+            std::process::exit(1);
+        }
+        let repeat = (200_000_000 / once.bytes.max(1) + 1).min(10_000) as u32;
+        let tmp = corpus.with_extension("tmp");
+        let f = File::create(&tmp).expect("create corpus");
+        let s =
+            jj_gen::replay::replay(&files, repeat, 1_700_000_000_000_000_000, f).expect("replay");
+        std::fs::rename(&tmp, &corpus).expect("rename corpus");
+        println!(
+            "\nreal-traffic corpus {}: {} of {} files x {repeat}, {} packets, {:.1} MB",
+            corpus.display(),
+            s.files_used,
+            files.len(),
+            s.packets,
+            s.bytes as f64 / 1e6
+        );
+    }
+    let cs = corpus.to_str().unwrap();
+    let out = data.join("out-real.csv");
+    let mb = std::fs::metadata(&corpus).unwrap().len() as f64 / 1e6;
+    println!("throughput on the real-traffic corpus ({mb:.1} MB), median of 3:");
+    run(jj, &["decode-only", cs]);
+    let (t_floor, o) = median3(jj, &["decode-only", cs]);
+    let frames: f64 = field(&o.stdout, "frames=")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    let args = [
+        "-q",
+        "extract",
+        cs,
+        "-o",
+        out.to_str().unwrap(),
+        "-f",
+        "csv",
+        "--threads",
+        "1",
+        "--profile",
+        "JJ-CORE",
+    ];
+    let (t_core, _) = median3(jj, &args);
+    let rows = std::fs::read(&out)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count().saturating_sub(1))
+        .unwrap_or(0);
+    println!(
+        "real traffic: {frames} packets, {rows} flows ({:.1} packets per flow, {:.0} bytes per packet)",
+        frames / rows.max(1) as f64,
+        mb * 1e6 / frames
+    );
+    println!(
+        "{:<28} {:>9} {:>10} {:>14}",
+        "run", "time s", "MB/s", "packets/s"
+    );
+    let mut table = vec![
+        ("floor (decode-only)", t_floor),
+        ("JJ-CORE --threads 1", t_core),
+    ];
+    let t_nfs = nfstream_seconds(cs);
+    if let Some(t) = t_nfs {
+        table.push(("NFStream (1 meter)", t));
+    }
+    for (name, t) in table {
+        println!(
+            "{:<28} {:>9.3} {:>10.1} {:>14.0}",
+            name,
+            t,
+            mb / t,
+            frames / t
+        );
+    }
+    match t_nfs {
+        Some(t) => {
+            let r = t / t_core;
+            println!(
+                "real traffic: JJ-CORE(1) vs NFStream(statistical_analysis, splt_analysis=10, 1 meter) = {r:.1}x  (target >= 10)  {}",
+                verdict(r >= 10.0)
+            );
+        }
+        None => println!("NFStream: not installed (pip install nfstream) — ratio not measured"),
+    }
 }
 
 /// NFStream on the same capture (median of 3), if the Python package is installed.

@@ -18,7 +18,8 @@
 //! Special modes ([`Mode`]) produce adversarial captures: a SYN flood of N distinct flows,
 //! or one TCP connection with N data packets.
 //!
-//! For hand-built captures, [`packet`] has frame builders and [`pcap`] the writers.
+//! For hand-built captures, [`packet`] has frame builders and [`pcap`] the writers;
+//! [`replay`] lays real captures end to end into one benchmark corpus.
 #![forbid(unsafe_code)]
 
 use std::cmp::Reverse;
@@ -31,6 +32,7 @@ mod dns;
 mod flow;
 pub mod packet;
 pub mod pcap;
+pub mod replay;
 pub mod rng;
 mod tls;
 mod world;

@@ -15,6 +15,7 @@ use jj_gen::{generate, parse_size, GenConfig, Mix, Mode, OutFormat};
 ///   jj-gen -o sample.pcap             (100 flows, roughly 5-10 MB)
 ///   jj-gen -o big.pcap --size 500MB
 ///   jj-gen -o flood.pcap --syn-flood 1000000
+///   jj-gen -o corpus.pcap --replay ~/captures --repeat 8   (real traffic, end to end)
 #[derive(Parser, Debug)]
 #[command(name = "jj-gen", version, verbatim_doc_comment)]
 struct Cli {
@@ -69,10 +70,22 @@ struct Cli {
     /// Instead: one TCP connection with N data packets both ways, then a FIN close.
     #[arg(long, value_name = "N", conflicts_with_all = ["syn_flood", "size"])]
     single_flow: Option<u64>,
+
+    /// Instead: the Ethernet frames of these captures (files, or directories searched
+    /// recursively), one after the other an hour apart, into a nanosecond pcap.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["syn_flood", "single_flow", "size"])]
+    replay: Vec<std::path::PathBuf>,
+
+    /// With --replay: write the whole list this many times (later copies an hour apart).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "replay")]
+    repeat: u32,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !cli.replay.is_empty() {
+        return replay_main(&cli);
+    }
     let cfg = GenConfig {
         seed: cli.seed,
         flows: cli.flows,
@@ -116,6 +129,56 @@ fn main() -> ExitCode {
                 mb / secs,
                 cli.output
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("jj-gen: {}: {e}", cli.output);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn replay_main(cli: &Cli) -> ExitCode {
+    let started = Instant::now();
+    let files = match jj_gen::replay::input_files(&cli.replay) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("jj-gen: --replay: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if cli.output == "-" {
+        jj_gen::replay::replay(&files, cli.repeat, cli.start_ns, io::stdout().lock())
+    } else {
+        File::create(&cli.output).and_then(|f| {
+            let s = jj_gen::replay::replay(&files, cli.repeat, cli.start_ns, &f)?;
+            (&f).flush()?;
+            Ok(s)
+        })
+    };
+    match result {
+        Ok(s) => {
+            for (p, why) in &s.files_skipped {
+                eprintln!("jj-gen: skipped {}: {why}", p.display());
+            }
+            for (p, why) in &s.files_damaged {
+                eprintln!("jj-gen: {} is damaged, used up to: {why}", p.display());
+            }
+            eprintln!(
+                "jj-gen: {} packets, {:.1} MB from {} of {} files x {} ({} frames of other link types skipped) in {:.2} s -> {}",
+                s.packets,
+                s.bytes as f64 / 1e6,
+                s.files_used,
+                files.len(),
+                cli.repeat.max(1),
+                s.frames_skipped,
+                started.elapsed().as_secs_f64(),
+                cli.output
+            );
+            if s.packets == 0 {
+                eprintln!("jj-gen: no Ethernet frame in the --replay inputs");
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
