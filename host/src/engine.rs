@@ -247,6 +247,9 @@ struct Extraction<'p> {
     pool: RowPool,
     /// Value vectors taken from the pool, ready for rows.
     spare: Vec<Vec<Value>>,
+    /// Every value is selected, in order: the scratch itself becomes the row (and a
+    /// recycled vector the next scratch) instead of being copied.
+    whole_row: bool,
 }
 
 impl<'p> Extraction<'p> {
@@ -284,6 +287,7 @@ impl<'p> Extraction<'p> {
             out: Vec::new(),
             pool,
             spare: Vec::new(),
+            whole_row: plan.selection.iter().copied().eq(0..plan.total_values()),
         })
     }
 
@@ -321,23 +325,6 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
                 self.failed_now[i] = true;
             }
         }
-        if self.spare.is_empty() {
-            self.pool.take(&mut self.spare, 256);
-        }
-        let values = match self.spare.pop() {
-            Some(mut values) if values.len() == self.plan.selection.len() => {
-                for (v, &j) in values.iter_mut().zip(&self.plan.selection) {
-                    assign(v, &self.scratch[j]);
-                }
-                values
-            }
-            _ => self
-                .plan
-                .selection
-                .iter()
-                .map(|&j| self.scratch[j].clone())
-                .collect(),
-        };
         let second = (!self.two_pass.is_empty()).then(|| {
             let mut scratch = Vec::new();
             let mut mask = 0u64;
@@ -354,6 +341,29 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
                 failed: mask,
             })
         });
+        if self.spare.is_empty() {
+            self.pool.take(&mut self.spare, 256);
+        }
+        let values = match self.spare.pop() {
+            // The extractors overwrite every slot of the next flow (plugin contract), so
+            // a recycled row's old values are as good a scratch as the previous flow's.
+            Some(mut values) if self.whole_row && values.len() == self.scratch.len() => {
+                std::mem::swap(&mut values, &mut self.scratch);
+                values
+            }
+            Some(mut values) if values.len() == self.plan.selection.len() => {
+                for (v, &j) in values.iter_mut().zip(&self.plan.selection) {
+                    assign(v, &self.scratch[j]);
+                }
+                values
+            }
+            _ => self
+                .plan
+                .selection
+                .iter()
+                .map(|&j| self.scratch[j].clone())
+                .collect(),
+        };
         self.out.push(Row {
             order,
             values,

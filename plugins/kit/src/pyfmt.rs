@@ -196,7 +196,8 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
     let a = x.abs();
     // Integral values below 10^15 (counts, byte totals, 0.0 — a large share of feature
     // values): CPython writes the integer and ".0"; no Ryū call is needed.
-    if a < 1e15 && a.fract() == 0.0 {
+    // (`a as u64` is exact below 2^53, and `fract` would be a libm call here.)
+    if a < 1e15 && (a as u64) as f64 == a {
         write_u64(out, a as u64);
         out.extend_from_slice(b".0");
         return;
