@@ -20,15 +20,19 @@ pub enum Value {
 }
 
 impl Value {
+    #[inline]
     pub fn set_int(&mut self, v: i64) {
         *self = Value::Int(v);
     }
+    #[inline]
     pub fn set_float(&mut self, v: f64) {
         *self = Value::Float(v);
     }
+    #[inline]
     pub fn set_bool(&mut self, v: bool) {
         *self = Value::Bool(v);
     }
+    #[inline]
     pub fn set_null(&mut self) {
         if !matches!(self, Value::Null) {
             *self = Value::Null;
@@ -36,6 +40,7 @@ impl Value {
     }
 
     /// Sets a string, reusing the existing buffer when this slot already holds one.
+    #[inline]
     pub fn set_str(&mut self, s: &str) {
         if let Value::Str(buf) = self {
             buf.clear();
@@ -46,6 +51,7 @@ impl Value {
     }
 
     /// Gives a cleared string buffer to write into (e.g. with `write!`), reusing capacity.
+    #[inline]
     pub fn str_buf(&mut self) -> &mut RString {
         if !matches!(self, Value::Str(_)) {
             *self = Value::Str(RString::new());
@@ -60,6 +66,7 @@ impl Value {
     }
 
     /// Gives a cleared float-list buffer, reusing capacity.
+    #[inline]
     pub fn float_list(&mut self) -> &mut RVec<f64> {
         if !matches!(self, Value::FloatList(_)) {
             *self = Value::FloatList(RVec::new());
@@ -74,6 +81,7 @@ impl Value {
     }
 
     /// Gives a cleared int-list buffer, reusing capacity.
+    #[inline]
     pub fn int_list(&mut self) -> &mut RVec<i64> {
         if !matches!(self, Value::IntList(_)) {
             *self = Value::IntList(RVec::new());
@@ -87,6 +95,7 @@ impl Value {
         }
     }
 
+    #[inline]
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
