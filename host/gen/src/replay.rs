@@ -13,7 +13,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use jj_capture_file::reader::{open_path, FrameMeta};
+use jj_pcap_reader::reader::{open_path, FrameMeta};
 
 use crate::pcap::{PcapWriter, LINKTYPE_ETHERNET};
 
@@ -159,7 +159,7 @@ mod tests {
 
     /// Reads back (ts, last byte) of every frame of a pcap written by `replay`.
     fn read_back(bytes: &[u8]) -> Vec<(i64, u8)> {
-        let mut r = jj_capture_file::reader::CaptureReader::new(bytes).unwrap();
+        let mut r = jj_pcap_reader::reader::CaptureReader::new(bytes).unwrap();
         let (mut metas, mut data) = (Vec::new(), Vec::new());
         while r.read_batch(&mut metas, &mut data, 1000, 1 << 20).unwrap() > 0 {}
         let mut off = 0;

@@ -1,12 +1,11 @@
 //! jj capture backend for pcap / pcapng files (pure Rust, streaming).
 //!
-//! The reader (`reader`, `pcap`, `pcapng`) is pure parsing over any `Read`; `plugin` is the
-//! thin glue that exposes it as the `file` capture component.
+//! The reader (`reader`, `pcap`, `pcapng`) is the `jj-pcap-reader` crate, pure parsing
+//! over any `Read`, re-exported here; `plugin` is the thin glue that exposes it as the
+//! `file` capture component.
 #![deny(unsafe_code)]
 
-pub mod pcap;
-pub mod pcapng;
-pub mod reader;
+pub use jj_pcap_reader::{pcap, pcapng, reader};
 
 pub use reader::*;
 
