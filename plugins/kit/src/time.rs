@@ -56,11 +56,27 @@ fn abs_ns_to_secs(abs_ns: u64) -> f64 {
         // A whole number of seconds: the integer → float conversion rounds correctly.
         return m as f64;
     }
-    parse_decimal(abs_ns)
+    split_sum(abs_ns)
 }
 
-/// The slow path: `"{sec}.{nanos:09}"` in a stack buffer, parsed by `core`'s decimal
+/// The slow path (more than 2^53 ns, i.e. past about 104 days): whole seconds `s` (exact
+/// in `f64`) plus the fraction `f = nanos / 10^9` (one rounding, error at most 2^-54),
+/// added with one more rounding. That is the correctly rounded `s + nanos / 10^9`:
+/// here the result is at least 2^23, so its rounding midpoints are multiples of 2^p with
+/// p >= -30, and an exact multiple of 10^-9 that is not itself a midpoint lies at least
+/// 2^(p+9) / 10^9 >= 4.8e-16 from every midpoint (both are multiples of 2^p / 10^9 with
+/// a numerator difference that is a nonzero multiple of gcd(2^-p, 10^9) = 2^9), far more
+/// than the error of `f`; an exact midpoint makes `f` exact (a multiple of 2^p below 1),
+/// so the addition breaks the tie to even like the decimal parser.
+fn split_sum(abs_ns: u64) -> f64 {
+    let secs = (abs_ns / NS_PER_S) as f64;
+    let frac = (abs_ns % NS_PER_S) as f64 / 1e9;
+    secs + frac
+}
+
+/// The test oracle: `"{sec}.{nanos:09}"` in a stack buffer, parsed by `core`'s decimal
 /// parser (correctly rounded for every input).
+#[cfg(test)]
 fn parse_decimal(abs_ns: u64) -> f64 {
     // u64::MAX ns = 18446744073.709551615 s: 11 integer digits + '.' + 9 = 21 bytes.
     let mut buf = [0u8; 24];
@@ -203,5 +219,32 @@ mod tests {
             let ns = base * NS_PER_S + nanos;
             assert!(same(abs_ns_to_secs(ns), parse_decimal(ns)), "{ns}");
         }
+    }
+
+    #[test]
+    fn slow_path_agrees_with_the_decimal_parser() {
+        // Every magnitude past 2^53 ns (2^23 s and up, to u64::MAX), random nanoseconds,
+        // and the exact ties (fractions that are multiples of 2^-9 s = 1,953,125 ns).
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut checked = 0u64;
+        for i in 0..400_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bits = 54 + (i % 11) as u32; // 2^53 .. 2^64 ns
+            let ns = if bits >= 64 { x } else { x % (1u64 << bits) } | (1u64 << 53);
+            let ns = match i % 3 {
+                0 => ns,
+                1 => ns / NS_PER_S * NS_PER_S + (x >> 40) % 512 * 1_953_125,
+                _ => ns / NS_PER_S * NS_PER_S + 999_999_999 - (x >> 50),
+            };
+            if ns <= F64_EXACT_INT {
+                continue;
+            }
+            assert!(same(split_sum(ns), parse_decimal(ns)), "{ns}");
+            assert!(same(abs_ns_to_secs(ns), parse_decimal(ns)), "{ns}");
+            checked += 1;
+        }
+        assert!(checked > 390_000);
     }
 }
