@@ -23,7 +23,7 @@ pub struct TextWriter {
     columns: Vec<ColumnMeta>,
     keys: JsonKeys,
     sink: Sink,
-    /// The current row's text, reused for every row.
+    /// Encoded rows waiting to be handed to the sink, reused.
     row: Vec<u8>,
     /// Scratch space for list values in CSV fields, reused.
     scratch: Vec<u8>,
@@ -85,16 +85,24 @@ impl TextWriter {
         }
     }
 
+    /// Encodes the rows into one buffer, handed to the sink every `CHUNK` bytes (one
+    /// large write instead of a small one per row).
     fn write_rows(&mut self, batch: &RowBatch<'_>, rows: usize) -> std::io::Result<()> {
+        const CHUNK: usize = 256 << 10;
         let columns = batch.columns.as_slice();
+        self.row.clear();
         for r in 0..rows {
-            self.row.clear();
             match self.format {
                 TextFormat::Csv => csv_row(&mut self.row, &mut self.scratch, columns, r),
                 TextFormat::Jsonl => jsonl_row(&mut self.row, &self.keys, columns, r),
             }
-            self.sink.write_all(&self.row)?;
+            if self.row.len() >= CHUNK {
+                self.sink.write_all(&self.row)?;
+                self.row.clear();
+            }
         }
+        self.sink.write_all(&self.row)?;
+        self.row.clear();
         Ok(())
     }
 
