@@ -195,9 +195,21 @@ fn main() {
     };
     let t1 = ext("1", &["--features", "flow_meta"]);
     let t2 = ext("2", &["--features", "flow_meta"]);
-    let t_core = ext("1", &["--profile", "JJ-CORE"]);
     let t_core2 = ext("2", &["--profile", "JJ-CORE"]);
-    let t_nfs = nfstream_seconds(mixed_s);
+    let core_args = [
+        "-q",
+        "extract",
+        mixed_s,
+        "-o",
+        out_s,
+        "-f",
+        "csv",
+        "--threads",
+        "1",
+        "--profile",
+        "JJ-CORE",
+    ];
+    let (t_core, t_nfs) = core_vs_nfstream(&jj, &core_args, mixed_s);
 
     let r1 = t_floor / t1;
     let r21 = t1 / t2;
@@ -391,7 +403,7 @@ fn real_traffic(jj: &Path, data: &Path) {
         "--profile",
         "JJ-CORE",
     ];
-    let (t_core, _) = median3(jj, &args);
+    let (t_core, t_nfs) = core_vs_nfstream(jj, &args, cs);
     let rows = std::fs::read(&out)
         .map(|b| b.iter().filter(|&&c| c == b'\n').count().saturating_sub(1))
         .unwrap_or(0);
@@ -408,7 +420,6 @@ fn real_traffic(jj: &Path, data: &Path) {
         ("floor (decode-only)", t_floor),
         ("JJ-CORE --threads 1", t_core),
     ];
-    let t_nfs = nfstream_seconds(cs);
     if let Some(t) = t_nfs {
         table.push(("NFStream (1 meter)", t));
     }
@@ -433,32 +444,56 @@ fn real_traffic(jj: &Path, data: &Path) {
     }
 }
 
-/// NFStream on the same capture (median of 3), if the Python package is installed.
-fn nfstream_seconds(pcap: &str) -> Option<f64> {
+/// JJ-CORE on one thread and NFStream on the same capture, interleaved (jj, NFStream,
+/// jj, NFStream, ...) so both see the same machine load: medians of 3 each. NFStream is
+/// `None` when its Python package is not installed.
+fn core_vs_nfstream(jj: &Path, jj_args: &[&str], pcap: &str) -> (f64, Option<f64>) {
+    let have_nfs = std::process::Command::new("python3")
+        .args(["-c", "import nfstream"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let (mut tj, mut tn) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        tj.push(run(jj, jj_args).secs);
+        if have_nfs {
+            if let Some(t) = nfstream_once(pcap) {
+                tn.push(t);
+            }
+        }
+    }
+    let show = |v: &[f64]| {
+        v.iter()
+            .map(|t| format!("{t:.3}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    println!("  jj {}: {} s", jj_args.join(" "), show(&tj));
+    if !tn.is_empty() {
+        println!("  NFStream, interleaved with it: {} s", show(&tn));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let t_nfs = (tn.len() == 3).then(|| median(&mut tn));
+    (median(&mut tj), t_nfs)
+}
+
+/// One NFStream run (`statistical_analysis=True, splt_analysis=10, n_meters=1`), timed
+/// inside Python (interpreter start not counted).
+fn nfstream_once(pcap: &str) -> Option<f64> {
     let script = "import sys, time\n\
 from nfstream import NFStreamer\n\
 t = time.time()\n\
 n = sum(1 for _ in NFStreamer(source=sys.argv[1], statistical_analysis=True, splt_analysis=10, n_meters=1))\n\
 print('flows', n, 'seconds', time.time() - t)\n";
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import nfstream"])
+    let o = std::process::Command::new("python3")
+        .args(["-c", script, pcap])
         .output()
         .ok()?;
-    if !probe.status.success() {
-        return None;
-    }
-    let mut times = Vec::new();
-    for _ in 0..3 {
-        let o = std::process::Command::new("python3")
-            .args(["-c", script, pcap])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&o.stdout).to_string();
-        let secs: f64 = text.split_whitespace().last()?.parse().ok()?;
-        times.push(secs);
-    }
-    times.sort_by(f64::total_cmp);
-    Some(times[1])
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    text.split_whitespace().last()?.parse().ok()
 }
 
 fn cores() -> usize {
