@@ -170,11 +170,38 @@ impl Summary {
     }
 }
 
+/// The percentiles [`summarize`] reports.
+const SUMMARY_PERCENTILES: [f64; 5] = [25.0, 50.0, 75.0, 90.0, 99.0];
+
+/// Below this many values [`summarize`] sorts; above, it selects only the ranks it reads.
+const SELECT_ABOVE: usize = 64;
+
+/// Puts the element of every rank in `ranks` (ascending, distinct, absolute positions in
+/// the whole slice, of which `v` is the part starting at `base`) where a full sort under
+/// [`f64::total_cmp`] would put it. Other positions end up in some order. Each step
+/// partitions around the middle wanted rank, so the work is about `len × log(ranks)`
+/// instead of a sort's `len × log(len)`.
+fn select_ranks(v: &mut [f64], base: usize, ranks: &[usize]) {
+    if ranks.is_empty() || v.len() <= 1 {
+        return;
+    }
+    if v.len() <= 32 {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    let mid = ranks.len() / 2;
+    let k = ranks[mid] - base;
+    let (left, _, right) = v.select_nth_unstable_by(k, f64::total_cmp);
+    select_ranks(left, base, &ranks[..mid]);
+    select_ranks(right, base + k + 1, &ranks[mid + 1..]);
+}
+
 /// Full summary: moments, min/max and the percentiles p25, median, p75, p90, p99.
 ///
-/// The values are copied into `scratch` and sorted there; keep reusing the same
-/// `scratch` so that no allocation happens after warm-up. An empty slice gives
-/// `Summary::default()` (all zeros).
+/// The values are copied into `scratch` and ordered there (sorted, or for more than
+/// `SELECT_ABOVE` values only the ranks the percentiles read are selected); keep
+/// reusing the same `scratch` so that no allocation happens after warm-up. An empty
+/// slice gives `Summary::default()` (all zeros).
 pub fn summarize(values: &[f64], scratch: &mut Vec<f64>) -> Summary {
     if values.is_empty() {
         return Summary::default();
@@ -182,15 +209,38 @@ pub fn summarize(values: &[f64], scratch: &mut Vec<f64>) -> Summary {
     let mut s = Summary::moments(values);
     scratch.clear();
     scratch.extend_from_slice(values);
-    scratch.sort_unstable_by(f64::total_cmp);
+    let n = scratch.len();
+    if n <= SELECT_ABOVE {
+        scratch.sort_unstable_by(f64::total_cmp);
+    } else {
+        // The ranks `percentile_sorted` reads: lo and hi of each percentile, min, max.
+        let mut ranks = [0usize; 2 + 2 * SUMMARY_PERCENTILES.len()];
+        ranks[1] = n - 1;
+        for (i, p) in SUMMARY_PERCENTILES.iter().enumerate() {
+            let idx = (n - 1) as f64 * p / 100.0;
+            let lo = (idx.floor().max(0.0) as usize).min(n - 1);
+            ranks[2 + 2 * i] = lo;
+            ranks[3 + 2 * i] = (lo + 1).min(n - 1);
+        }
+        ranks.sort_unstable();
+        let mut len = 0;
+        for i in 0..ranks.len() {
+            if i == 0 || ranks[i] != ranks[len - 1] {
+                ranks[len] = ranks[i];
+                len += 1;
+            }
+        }
+        select_ranks(scratch, 0, &ranks[..len]);
+    }
     let sorted = &scratch[..];
     s.min = sorted[0];
     s.max = sorted[sorted.len() - 1];
-    s.median = percentile_sorted(sorted, 50.0);
-    s.p25 = percentile_sorted(sorted, 25.0);
-    s.p75 = percentile_sorted(sorted, 75.0);
-    s.p90 = percentile_sorted(sorted, 90.0);
-    s.p99 = percentile_sorted(sorted, 99.0);
+    let [p25, p50, p75, p90, p99] = SUMMARY_PERCENTILES;
+    s.median = percentile_sorted(sorted, p50);
+    s.p25 = percentile_sorted(sorted, p25);
+    s.p75 = percentile_sorted(sorted, p75);
+    s.p90 = percentile_sorted(sorted, p90);
+    s.p99 = percentile_sorted(sorted, p99);
     s
 }
 
@@ -232,6 +282,73 @@ pub fn min_max(values: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `summarize` by a full sort: the reference for the selection path.
+    fn summarize_by_sorting(values: &[f64]) -> Summary {
+        let mut s = Summary::moments(values);
+        let mut v = values.to_vec();
+        v.sort_unstable_by(f64::total_cmp);
+        s.min = v[0];
+        s.max = v[v.len() - 1];
+        s.median = percentile_sorted(&v, 50.0);
+        s.p25 = percentile_sorted(&v, 25.0);
+        s.p75 = percentile_sorted(&v, 75.0);
+        s.p90 = percentile_sorted(&v, 90.0);
+        s.p99 = percentile_sorted(&v, 99.0);
+        s
+    }
+
+    #[test]
+    fn selecting_ranks_gives_what_sorting_gives() {
+        let bits = |s: &Summary| {
+            [
+                s.min, s.max, s.median, s.p25, s.p75, s.p90, s.p99, s.sum, s.mean, s.var, s.std,
+            ]
+            .map(f64::to_bits)
+        };
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut scratch = Vec::new();
+        for n in (1..300).chain([500, 1000, 1001, 4096, 20_000]) {
+            for kind in 0..4 {
+                let v: Vec<f64> = (0..n)
+                    .map(|_| {
+                        let r = next();
+                        match kind {
+                            // many ties (packet sizes)
+                            0 => (r % 7) as f64 * 60.0,
+                            // spread values
+                            1 => (r % 1_000_000) as f64 / 1e3,
+                            // special values mixed in
+                            2 => match r % 50 {
+                                0 => -0.0,
+                                1 => 0.0,
+                                2 => f64::INFINITY,
+                                3 => f64::NEG_INFINITY,
+                                4 => f64::NAN,
+                                _ => ((r >> 8) % 1000) as f64 - 500.0,
+                            },
+                            // sorted input, ascending
+                            _ => 0.0,
+                        }
+                    })
+                    .collect();
+                let v = if kind == 3 {
+                    (0..n).map(|i| i as f64 * 0.5).collect()
+                } else {
+                    v
+                };
+                let got = summarize(&v, &mut scratch);
+                let want = summarize_by_sorting(&v);
+                assert_eq!(bits(&got), bits(&want), "n = {n}, kind = {kind}");
+            }
+        }
+    }
 
     #[test]
     fn empty_is_all_zero() {
