@@ -179,36 +179,12 @@ fn main() {
         .expect("frames= in decode-only output");
     // Issue 2's benchmark is flow_meta to CSV; issue 3's is every JJ-CORE feature.
     let ext = |threads: &str, selection: &[&str]| {
-        let mut args = vec![
-            "-q",
-            "extract",
-            mixed_s,
-            "-o",
-            out_s,
-            "-f",
-            "csv",
-            "--threads",
-            threads,
-        ];
-        args.extend_from_slice(selection);
-        median3(&jj, &args).0
+        median3(&jj, &extract_args(mixed_s, out_s, threads, selection)).0
     };
     let t1 = ext("1", &["--features", "flow_meta"]);
     let t2 = ext("2", &["--features", "flow_meta"]);
     let t_core2 = ext("2", &["--profile", "JJ-CORE"]);
-    let core_args = [
-        "-q",
-        "extract",
-        mixed_s,
-        "-o",
-        out_s,
-        "-f",
-        "csv",
-        "--threads",
-        "1",
-        "--profile",
-        "JJ-CORE",
-    ];
+    let core_args = extract_args(mixed_s, out_s, "1", &["--profile", "JJ-CORE"]);
     let (t_core, t_nfs) = core_vs_nfstream(&jj, &core_args, mixed_s);
 
     let r1 = t_floor / t1;
@@ -216,29 +192,18 @@ fn main() {
     println!();
     println!("machine: {} cores, {}", cores(), cpu_model());
     println!("capture: {file_mb:.1} MB, {frames} packets");
-    println!(
-        "{:<28} {:>9} {:>10} {:>14}",
-        "run", "time s", "MB/s", "packets/s"
+    print_table(
+        &[
+            ("floor (decode-only)", t_floor),
+            ("flow_meta --threads 1", t1),
+            ("flow_meta --threads 2", t2),
+            ("JJ-CORE --threads 1", t_core),
+            ("JJ-CORE --threads 2", t_core2),
+        ],
+        t_nfs,
+        file_mb,
+        frames as f64,
     );
-    let mut rows = vec![
-        ("floor (decode-only)", t_floor),
-        ("flow_meta --threads 1", t1),
-        ("flow_meta --threads 2", t2),
-        ("JJ-CORE --threads 1", t_core),
-        ("JJ-CORE --threads 2", t_core2),
-    ];
-    if let Some(t) = t_nfs {
-        rows.push(("NFStream (1 meter)", t));
-    }
-    for (name, t) in rows {
-        println!(
-            "{:<28} {:>9.3} {:>10.1} {:>14.0}",
-            name,
-            t,
-            file_mb / t,
-            frames as f64 / t
-        );
-    }
     println!(
         "extract(1)/floor   = {r1:.2}  (target >= 0.50)  {}",
         verdict(r1 >= 0.50)
@@ -248,16 +213,7 @@ fn main() {
         verdict(r21 >= 1.60)
     );
     println!("JJ-CORE(1)/floor = {:.2}", t_floor / t_core);
-    match t_nfs {
-        Some(t) => {
-            let r = t / t_core;
-            println!(
-                "JJ-CORE(1) vs NFStream(statistical_analysis, splt_analysis=10, 1 meter) = {r:.1}x  (target >= 10)  {}",
-                verdict(r >= 10.0)
-            );
-        }
-        None => println!("NFStream: not installed (pip install nfstream) — ratio not measured"),
-    }
+    nfstream_verdict("", t_core, t_nfs);
     real_traffic(&jj, &data);
 
     println!("\nmemory: extract --max-flows 100000 --threads 1");
@@ -390,19 +346,8 @@ fn real_traffic(jj: &Path, data: &Path) {
     let frames: f64 = field(&o.stdout, "frames=")
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN);
-    let args = [
-        "-q",
-        "extract",
-        cs,
-        "-o",
-        out.to_str().unwrap(),
-        "-f",
-        "csv",
-        "--threads",
-        "1",
-        "--profile",
-        "JJ-CORE",
-    ];
+    let out_s = out.to_str().unwrap();
+    let args = extract_args(cs, out_s, "1", &["--profile", "JJ-CORE"]);
     let (t_core, t_nfs) = core_vs_nfstream(jj, &args, cs);
     let rows = std::fs::read(&out)
         .map(|b| b.iter().filter(|&&c| c == b'\n').count().saturating_sub(1))
@@ -412,18 +357,48 @@ fn real_traffic(jj: &Path, data: &Path) {
         frames / rows.max(1) as f64,
         mb * 1e6 / frames
     );
+    print_table(
+        &[
+            ("floor (decode-only)", t_floor),
+            ("JJ-CORE --threads 1", t_core),
+        ],
+        t_nfs,
+        mb,
+        frames,
+    );
+    nfstream_verdict("real traffic: ", t_core, t_nfs);
+}
+
+/// `jj -q extract INPUT -o OUT -f csv --threads N SELECTION...`
+fn extract_args<'a>(
+    input: &'a str,
+    out: &'a str,
+    threads: &'a str,
+    selection: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "-q",
+        "extract",
+        input,
+        "-o",
+        out,
+        "-f",
+        "csv",
+        "--threads",
+        threads,
+    ];
+    args.extend_from_slice(selection);
+    args
+}
+
+/// The run / time / MB/s / packets/s table, NFStream last when measured.
+fn print_table(runs: &[(&str, f64)], t_nfs: Option<f64>, mb: f64, frames: f64) {
     println!(
         "{:<28} {:>9} {:>10} {:>14}",
         "run", "time s", "MB/s", "packets/s"
     );
-    let mut table = vec![
-        ("floor (decode-only)", t_floor),
-        ("JJ-CORE --threads 1", t_core),
-    ];
-    if let Some(t) = t_nfs {
-        table.push(("NFStream (1 meter)", t));
-    }
-    for (name, t) in table {
+    let nfs = t_nfs.map(|t| ("NFStream (1 meter)", t));
+    for &(name, t) in runs.iter().chain(nfs.iter()) {
         println!(
             "{:<28} {:>9.3} {:>10.1} {:>14.0}",
             name,
@@ -432,11 +407,15 @@ fn real_traffic(jj: &Path, data: &Path) {
             frames / t
         );
     }
+}
+
+/// Issue 3's target line: JJ-CORE on 1 thread against NFStream.
+fn nfstream_verdict(prefix: &str, t_core: f64, t_nfs: Option<f64>) {
     match t_nfs {
         Some(t) => {
             let r = t / t_core;
             println!(
-                "real traffic: JJ-CORE(1) vs NFStream(statistical_analysis, splt_analysis=10, 1 meter) = {r:.1}x  (target >= 10)  {}",
+                "{prefix}JJ-CORE(1) vs NFStream(statistical_analysis, splt_analysis=10, 1 meter) = {r:.1}x  (target >= 10)  {}",
                 verdict(r >= 10.0)
             );
         }
