@@ -417,8 +417,30 @@ fn u64_digits(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
 
 /// Decimal text of an unsigned integer (Python `str(int)`).
 pub fn write_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    out.extend_from_slice(u64_digits(v, &mut buf));
+    // Most values written are small (counts, flags, packet sizes): a fixed-size append
+    // for them instead of a variable-length copy.
+    if v < 10 {
+        out.push(b'0' + v as u8);
+    } else if v < 100 {
+        let p = v as usize * 2;
+        out.extend_from_slice(&[DIGIT_PAIRS[p], DIGIT_PAIRS[p + 1]]);
+    } else if v < 10_000 {
+        let (hi, lo) = ((v / 100) as usize, (v % 100) as usize * 2);
+        if hi < 10 {
+            out.extend_from_slice(&[b'0' + hi as u8, DIGIT_PAIRS[lo], DIGIT_PAIRS[lo + 1]]);
+        } else {
+            let hi = hi * 2;
+            out.extend_from_slice(&[
+                DIGIT_PAIRS[hi],
+                DIGIT_PAIRS[hi + 1],
+                DIGIT_PAIRS[lo],
+                DIGIT_PAIRS[lo + 1],
+            ]);
+        }
+    } else {
+        let mut buf = [0u8; 20];
+        out.extend_from_slice(u64_digits(v, &mut buf));
+    }
 }
 
 /// Decimal text of a signed integer (Python `str(int)`).
@@ -608,6 +630,10 @@ mod tests {
             let v = 10u64.pow(k);
             assert_eq!(u(v), v.to_string());
             assert_eq!(u(v - 1), (v - 1).to_string());
+        }
+        // every value of the small-number paths
+        for v in 0..20_000u64 {
+            assert_eq!(u(v), v.to_string());
         }
     }
 
