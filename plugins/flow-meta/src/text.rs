@@ -24,8 +24,33 @@ pub fn write_ip(
             write!(out, "{}", std::net::Ipv6Addr::from(*addr))
         }
     } else {
-        write!(out, "{}", Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]))
+        write_ipv4(out, [addr[0], addr[1], addr[2], addr[3]])
     }
+}
+
+/// Dotted quad, as `Ipv4Addr`'s display writes it, in one `write_str` (the formatting
+/// machinery made several calls per address; flows have two).
+pub fn write_ipv4(out: &mut impl Write, a: [u8; 4]) -> fmt::Result {
+    let mut buf = [0u8; 15];
+    let mut n = 0;
+    for (i, &octet) in a.iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        if octet >= 100 {
+            buf[n] = b'0' + octet / 100;
+            n += 1;
+        }
+        if octet >= 10 {
+            buf[n] = b'0' + octet / 10 % 10;
+            n += 1;
+        }
+        buf[n] = b'0' + octet % 10;
+        n += 1;
+    }
+    // ASCII digits and dots only.
+    out.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
 }
 
 /// IPv6 text exactly as glibc `inet_ntop(AF_INET6, ...)` formats it.
@@ -217,6 +242,19 @@ mod tests {
         a[4] = 0xEE; // bytes past the first four are ignored for IPv4
         write_ip(&mut out, 4, &a, false).unwrap();
         assert_eq!(out, "192.168.1.100");
+        // every octet value in every position, against the standard library's display
+        for v in 0..=255u8 {
+            for q in [
+                [v, 0, 9, 10],
+                [99, v, 100, 255],
+                [1, 22, v, 233],
+                [255, 255, 7, v],
+            ] {
+                out.clear();
+                write_ipv4(&mut out, q).unwrap();
+                assert_eq!(out, std::net::Ipv4Addr::from(q).to_string());
+            }
+        }
     }
 
     #[test]
