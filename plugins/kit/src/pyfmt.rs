@@ -210,7 +210,9 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
     // A tie needs an exact decimal N·10^p with N >= 2^53 (16+ digits: the shorter
     // candidate is at least 10^p away, half an ulp at most N·10^p·2^-53) and a shortest
     // form one digit shorter, so a text of at most 15 bytes (<= 14 digits) is never one.
-    if !text.contains(&b'e')
+    // Ryū's exponent is at most "e-324": an 'e' is within the last five bytes.
+    let scientific = text.iter().rev().take(5).any(|&c| c == b'e');
+    if !scientific
         && !text.starts_with(b"0.0000")
         && (text.len() <= 15 || exact_short_decimal(a).is_none())
     {
