@@ -187,7 +187,7 @@ pub struct ExtractorInfo {
 /// state (scratch buffers) needs no locking.
 pub trait Extractor: Send + 'static {
     /// Fills `out` (one slot per feature of [`ExtractorInfo::features`], in order) for one
-    /// flow. Slots hold the previous flow's values: set every slot. An `Err` or a panic
+    /// flow. Slots hold values written for some earlier flow: set every slot. An `Err` or a panic
     /// makes the host null this extractor's columns for this flow and count the failure.
     fn extract(&mut self, flow: &FlowView<'_>, out: &mut [Value]) -> PluginResult<()>;
 
