@@ -476,6 +476,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // exact binary values (ties)
     fn ryu_digits_equal_core_fmt_digits() {
         let check = |x: f64| {
             let (d, k, e) = shortest_digits(x);
@@ -526,6 +527,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // exact binary values (ties)
     fn the_fast_path_writes_what_the_general_layout_writes() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
