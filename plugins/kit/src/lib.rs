@@ -26,5 +26,5 @@ pub mod pyfmt;
 pub mod stats;
 pub mod time;
 
-#[cfg(feature = "testutil")]
+#[cfg(any(test, feature = "testutil"))]
 pub mod testutil;

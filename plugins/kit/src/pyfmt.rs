@@ -507,13 +507,8 @@ mod tests {
             check(x);
         }
         // random bit patterns (all exponents) and random "measurement-like" values
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testutil::XorShift64(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         for _ in 0..200_000 {
             let x = f64::from_bits(next() & !(1u64 << 63));
             if x.is_finite() {
@@ -529,13 +524,8 @@ mod tests {
     #[test]
     #[allow(clippy::excessive_precision)] // exact binary values (ties)
     fn the_fast_path_writes_what_the_general_layout_writes() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testutil::XorShift64(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next_u64();
         let mut values = vec![
             1e-5,
             1.5e-5,

@@ -306,13 +306,8 @@ mod tests {
             ]
             .map(f64::to_bits)
         };
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testutil::XorShift64(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next_u64();
         let mut scratch = Vec::new();
         for n in (1..300).chain([500, 1000, 1001, 4096, 20_000]) {
             for kind in 0..4 {

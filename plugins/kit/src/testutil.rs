@@ -203,3 +203,20 @@ pub fn il(v: &Value) -> &[i64] {
         other => panic!("not an int list: {other:?}"),
     }
 }
+
+/// Marsaglia's xorshift64 (13, 7, 17): a deterministic stream of test inputs. Not for
+/// anything but tests.
+#[derive(Clone, Copy, Debug)]
+pub struct XorShift64(pub u64);
+
+impl XorShift64 {
+    /// The next value (the state after one step; a zero seed stays zero).
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}

@@ -225,12 +225,10 @@ mod tests {
     fn slow_path_agrees_with_the_decimal_parser() {
         // Every magnitude past 2^53 ns (2^23 s and up, to u64::MAX), random nanoseconds,
         // and the exact ties (fractions that are multiples of 2^-9 s = 1,953,125 ns).
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rng = crate::testutil::XorShift64(0x2545_F491_4F6C_DD1D);
         let mut checked = 0u64;
         for i in 0..400_000u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             let bits = 54 + (i % 11) as u32; // 2^53 .. 2^64 ns
             let ns = if bits >= 64 { x } else { x % (1u64 << bits) } | (1u64 << 53);
             let ns = match i % 3 {

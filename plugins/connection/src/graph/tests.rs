@@ -323,11 +323,9 @@ fn betweenness_matches_pair_counting() {
     let n = 30usize;
     let mut edges = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rng = jj_kit::testutil::XorShift64(0x9E37_79B9_7F4A_7C15);
     for _ in 0..90 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next_u64();
         let u = (x % n as u64) as u32;
         let v = ((x >> 20) % n as u64) as u32;
         if seen.insert((u, v)) {
