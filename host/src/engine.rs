@@ -828,8 +828,15 @@ impl FrameProcessor {
         }
     }
 
-    fn mine(&self, d: &Decoded) -> bool {
-        self.shard.1 == 1 || FlowKey::of(d).logical_shard() % self.shard.1 == self.shard.0
+    /// Whether the worker `shard` = (this worker, number of workers) owns logical shard
+    /// `logical`.
+    fn owns(shard: (usize, usize), logical: usize) -> bool {
+        logical % shard.1 == shard.0
+    }
+
+    /// Whether the worker `shard` owns the flow of `d` (no hashing with one worker).
+    fn owns_flow(shard: (usize, usize), d: &Decoded) -> bool {
+        shard.1 == 1 || Self::owns(shard, FlowKey::of(d).logical_shard())
     }
 
     /// Processes one batch; `rows` receives the finished rows at every window boundary.
@@ -860,7 +867,7 @@ impl FrameProcessor {
             let wanted = match route {
                 ROUTE_ALL => true,
                 ROUTE_NONE => false,
-                shard => shard as usize % self.shard.1 == self.shard.0,
+                logical => Self::owns(self.shard, logical as usize),
             };
             if wanted {
                 let routed = route != ROUTE_ALL;
@@ -918,15 +925,13 @@ impl FrameProcessor {
                             report.reassembled_datagrams += 1;
                         }
                         let d = &self.inner;
-                        if self.shard.1 == 1
-                            || FlowKey::of(d).logical_shard() % self.shard.1 == self.shard.0
-                        {
+                        if Self::owns_flow(self.shard, d) {
                             table.add(idx, fh.ts_ns, datagram.len() as u32, d, datagram, ex);
                         }
                     }
                 }
                 _ if d.ip_version != 0 => {
-                    if routed || self.mine(d) {
+                    if routed || Self::owns_flow(self.shard, d) {
                         table.add(idx, fh.ts_ns, fh.wire_len, d, bytes, ex);
                     }
                     if self.compat {
