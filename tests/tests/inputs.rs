@@ -90,6 +90,21 @@ fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
         std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap()),
     )
     .unwrap();
+    // A complete run: its row count, and its duration to aim the signal at the middle of
+    // the next run however fast jj is on this machine.
+    let started = std::time::Instant::now();
+    let full = jj(&[
+        "extract",
+        pcap.to_str().unwrap(),
+        "-o",
+        "-",
+        "--threads",
+        "2",
+        "--feature",
+        "protocol",
+    ]);
+    let full_time = started.elapsed();
+    let full_rows = stdout(&full).lines().count() - 1;
     let out = dir.join("flows.csv");
     let child = Command::new(jj_path())
         .args([
@@ -103,7 +118,7 @@ fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    std::thread::sleep(full_time / 2);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -119,18 +134,8 @@ fn sigterm_flushes_open_flows_and_leaves_a_complete_output() {
         rows += 1;
     }
     assert!(rows > 0);
-    if err.contains("interrupted") {
-        // the run was cut short: fewer rows than the whole capture has
-        let full = jj(&[
-            "extract",
-            pcap.to_str().unwrap(),
-            "-o",
-            "-",
-            "--feature",
-            "protocol",
-        ]);
-        assert!(rows <= stdout(&full).lines().count() - 1);
-    }
+    assert!(err.contains("interrupted"), "the run was cut short: {err}");
+    assert!(rows <= full_rows);
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
