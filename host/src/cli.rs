@@ -357,13 +357,9 @@ pub fn main() -> i32 {
     }
 }
 
-fn open_capture(
-    plugins: &Plugins,
-    input: &str,
-    name: Option<&str>,
-    options: &Options,
-) -> Result<jj_plugin_api::ffi::FfiCaptureSourceBox, (i32, String)> {
-    let idx = match name {
+/// The capture component that opens `input`: the one named, or the best `probe` score.
+fn capture_index(plugins: &Plugins, input: &str, name: Option<&str>) -> Option<usize> {
+    match name {
         Some(name) => plugins.captures.iter().position(|c| c.name == name),
         None => {
             let scores: Vec<u8> = plugins
@@ -378,8 +374,16 @@ fn open_capture(
                 .max_by_key(|(i, s)| (**s, usize::MAX - i))
                 .map(|(i, _)| i)
         }
-    };
-    let Some(idx) = idx else {
+    }
+}
+
+fn open_capture(
+    plugins: &Plugins,
+    input: &str,
+    name: Option<&str>,
+    options: &Options,
+) -> Result<jj_plugin_api::ffi::FfiCaptureSourceBox, (i32, String)> {
+    let Some(idx) = capture_index(plugins, input, name) else {
         let names: Vec<&str> = plugins.captures.iter().map(|c| c.name.as_str()).collect();
         return Err((
             2,
@@ -394,6 +398,27 @@ fn open_capture(
         .open(RStr::from_str(input), RStr::from_str(&options.to_text()))
         .into_result()
         .map_err(|e| (1, format!("{input}: {}", e.message)))
+}
+
+/// The same source opened for chunked (parallel) reading, when its backend offers it
+/// (plugin-api 1.2). Any failure just means sequential reading.
+fn open_chunked(
+    plugins: &Plugins,
+    input: &str,
+    name: Option<&str>,
+    options: &Options,
+) -> Option<jj_plugin_api::ffi::FfiChunkedSourceBox> {
+    let idx = capture_index(plugins, input, name)?;
+    let factory = plugins.chunked.get(idx)?.as_ref()?;
+    factory
+        .open_chunked(
+            RStr::from_str(input),
+            RStr::from_str(&options.to_text()),
+            engine::CHUNK_BYTES,
+        )
+        .into_result()
+        .ok()?
+        .into_option()
 }
 
 fn cmd_decode_only(plugins: &Plugins, input: &str) -> i32 {
@@ -1179,7 +1204,12 @@ fn cmd_extract(
             },
         };
         let frames_before = session.report.frames;
-        if let Err(e) = session.process(capture, stop) {
+        // Several workers read a file at once when its backend can (not in compat mode,
+        // which runs on one thread).
+        let chunked = (threads > 1 && !compat && live.is_none())
+            .then(|| open_chunked(plugins, input, cfg.capture.as_deref(), &options))
+            .flatten();
+        if let Err(e) = session.process_with(capture, chunked, stop) {
             eprintln!("jj: {e}");
             session.abort();
             return 1;

@@ -19,7 +19,7 @@ use crate::{
 use jj_decode::{anomaly, decode_ip, decode_with, DecodeMode, Decoded};
 use jj_plugin_api::{
     abi_stable::std_types::{RSlice, RSliceMut, RStr},
-    ffi::{FfiCaptureSourceBox, FfiExtractorBox, FfiWriterBox},
+    ffi::{FfiCaptureSourceBox, FfiChunkedSourceBox, FfiExtractorBox, FfiWriterBox},
     flow_pass, BatchStatus, CaptureStats, ErrorKind, FlowView, FrameBatch, PluginError, StreamView,
     Value, WriteSummary,
 };
@@ -1082,6 +1082,17 @@ impl<'p> Session<'p> {
         capture: FfiCaptureSourceBox,
         stop: &AtomicBool,
     ) -> Result<(), String> {
+        self.process_with(capture, None, stop)
+    }
+
+    /// [`Session::process`], with the same source also opened for chunked reading
+    /// (plugin-api 1.2), which parallel runs use when given.
+    pub fn process_with(
+        &mut self,
+        capture: FfiCaptureSourceBox,
+        chunked: Option<FfiChunkedSourceBox>,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
         // With N > 1 threads, N workers read, decode, track flows and extract; one more
         // thread writes.
         let threads = if self.cfg.compat_joyfuljay {
@@ -1112,6 +1123,7 @@ impl<'p> Session<'p> {
         } else {
             run_parallel(
                 capture,
+                chunked.as_ref(),
                 extractions,
                 &mut self.output,
                 self.cfg,
@@ -1302,18 +1314,24 @@ const READ_LAG: u64 = 2;
 /// frames / 1 MiB → 0.55 s; 256 / 256 KiB → 0.64 s).
 const BATCH_FRAMES: u32 = 1024;
 const BATCH_BYTES: u32 = 1 << 20;
+/// Chunk size of chunked reading: one batch's bytes.
+pub const CHUNK_BYTES: u64 = BATCH_BYTES as u64;
 
 /// What the workers of a parallel run share: the capture, whose next batch any worker
 /// may read, and the batches read so far that some worker has not processed yet.
 struct ReadState {
     /// `None` while a worker is reading from it.
     capture: Option<FfiCaptureSourceBox>,
+    /// Chunked reading: the next chunk to frame, and where its first record starts.
+    framed: u64,
+    next_first: u64,
     /// Index of the next batch to read.
     next_index: u64,
     /// Number of batches once the capture ended (or the run was stopped).
     end: Option<u64>,
-    /// Batches `base..next_index` (a reading worker publishes its batch here).
-    published: std::collections::VecDeque<(std::sync::Arc<DecodedBatch>, Option<i64>)>,
+    /// Batches `base..next_index`: `None` while the worker that claimed it reads and
+    /// decodes it, then published there.
+    published: std::collections::VecDeque<Option<(std::sync::Arc<DecodedBatch>, Option<i64>)>>,
     base: u64,
     /// Per worker: the index of the next batch it needs.
     needs: Vec<u64>,
@@ -1336,8 +1354,14 @@ impl Drop for LeaveGuard<'_> {
         let (lock, cond) = self.shared;
         let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
         st.needs[self.worker] = u64::MAX;
-        if std::thread::panicking() && st.end.is_none() {
-            st.end = Some(st.next_index);
+        if std::thread::panicking() {
+            // Batches from the first one not published on will never be: end there.
+            let missing = st
+                .published
+                .iter()
+                .position(Option::is_none)
+                .map_or(st.next_index, |i| st.base + i as u64);
+            st.end = Some(st.end.map_or(missing, |e| e.min(missing)));
         }
         st.trim();
         cond.notify_all();
@@ -1364,8 +1388,13 @@ impl ReadState {
 /// Reading thus goes to whichever worker is ahead, so the work balances itself whether
 /// reading or flow tracking and extraction dominate. A worker reads at most
 /// `READ_AHEAD` batches past the slowest one (bounded memory).
+///
+/// With a chunked source (plugin-api 1.2), batch `i` is chunk `i`: workers read chunks
+/// at the same time (copying the bytes is most of reading) and only the framing, a walk
+/// over the record headers, goes in chunk order.
 fn run_parallel(
     capture: FfiCaptureSourceBox,
+    chunked: Option<&FfiChunkedSourceBox>,
     extractions: Vec<Extraction<'_>>,
     output: &mut Output,
     cfg: &EngineConfig,
@@ -1377,6 +1406,8 @@ fn run_parallel(
     let shared = (
         Mutex::new(ReadState {
             capture: Some(capture),
+            framed: 0,
+            next_first: chunked.map_or(0, |c| c.start()),
             next_index: 0,
             end: None,
             published: Default::default(),
@@ -1419,7 +1450,65 @@ fn run_parallel(
                     let mut st = lock.lock().map_err(|_| poisoned())?;
                     let got = loop {
                         let slowest = st.needs.iter().copied().min().unwrap_or(0);
-                        if st.capture.is_some()
+                        if let Some(chunked) = chunked.filter(|_| {
+                            st.end.is_none()
+                                && st.next_index <= next + READ_LAG
+                                && st.next_index < slowest.saturating_add(READ_AHEAD)
+                        }) {
+                            if stop.load(Ordering::Relaxed) {
+                                st.interrupted = true;
+                                st.end = Some(st.next_index);
+                                cond.notify_all();
+                                continue;
+                            }
+                            let k = st.next_index;
+                            st.next_index += 1;
+                            st.published.push_back(None);
+                            let mut batch = st.recycled.pop().unwrap_or_else(DecodedBatch::new);
+                            drop(st);
+                            let read = chunked.read_chunk(k, &mut batch.frames).into_result();
+                            st = lock.lock().map_err(|_| poisoned())?;
+                            while st.framed != k && !st.end.is_some_and(|e| k >= e) {
+                                st = cond.wait(st).map_err(|_| poisoned())?;
+                            }
+                            if st.end.is_some_and(|e| k >= e) {
+                                st.recycled.push(batch);
+                                continue;
+                            }
+                            let first = st.next_first;
+                            drop(st);
+                            let (next_first, ended, error) = match read {
+                                Ok(()) => {
+                                    let f = chunked.frame_chunk(k, first, &mut batch.frames);
+                                    (f.next, f.end != 0, f.error.into_option())
+                                }
+                                Err(e) => {
+                                    batch.frames.clear();
+                                    (first, false, Some(e))
+                                }
+                            };
+                            st = lock.lock().map_err(|_| poisoned())?;
+                            st.framed = k + 1;
+                            st.next_first = next_first;
+                            if let Some(e) = error {
+                                if st.capture_error.is_none() {
+                                    st.capture_error = Some(e.message.to_string());
+                                }
+                                st.end = Some(k + 1);
+                            } else if ended {
+                                st.end = Some(k + 1);
+                            }
+                            cond.notify_all();
+                            drop(st);
+                            batch.decode(&mut part);
+                            st = lock.lock().map_err(|_| poisoned())?;
+                            let slot = (k - st.base) as usize;
+                            st.published[slot] = Some((Arc::new(batch), None));
+                            cond.notify_all();
+                            continue;
+                        }
+                        if chunked.is_none()
+                            && st.capture.is_some()
                             && st.end.is_none()
                             && st.next_index <= next + READ_LAG
                             && st.next_index < slowest.saturating_add(READ_AHEAD)
@@ -1433,26 +1522,35 @@ fn run_parallel(
                             let mut capture = st.capture.take().expect("checked just above");
                             let mut batch = st.recycled.pop().unwrap_or_else(DecodedBatch::new);
                             let tick = st.ticker.tick();
+                            let k = st.next_index;
                             st.next_index += 1;
+                            st.published.push_back(None);
                             drop(st);
                             let mut read_report = RunReport::default();
                             let more = pull(&mut capture, &mut batch.frames, &mut read_report);
-                            batch.decode(&mut part);
+                            // The capture goes back before decoding: another worker can
+                            // read the next batch meanwhile.
                             st = lock.lock().map_err(|_| poisoned())?;
                             st.capture = Some(capture);
-                            st.published.push_back((Arc::new(batch), tick));
                             if st.capture_error.is_none() {
                                 st.capture_error = read_report.capture_error;
                             }
                             if !more {
-                                st.end = Some(st.next_index);
+                                st.end = Some(k + 1);
                             }
+                            cond.notify_all();
+                            drop(st);
+                            batch.decode(&mut part);
+                            st = lock.lock().map_err(|_| poisoned())?;
+                            let slot = (k - st.base) as usize;
+                            st.published[slot] = Some((Arc::new(batch), tick));
                             cond.notify_all();
                             continue;
                         }
                         if next >= st.base && next < st.base + st.published.len() as u64 {
-                            let (b, tick) = &st.published[(next - st.base) as usize];
-                            break Some((b.clone(), *tick));
+                            if let Some((b, tick)) = &st.published[(next - st.base) as usize] {
+                                break Some((b.clone(), *tick));
+                            }
                         }
                         if st.end.is_some_and(|e| next >= e) {
                             break None;
@@ -1539,7 +1637,10 @@ fn run_parallel(
             return Err(e);
         }
         let mut st = shared.0.lock().map_err(|_| poisoned())?;
-        let stats = st.capture.as_mut().map(|c| c.stats()).unwrap_or_default();
+        let stats = match chunked {
+            Some(c) => c.stats(),
+            None => st.capture.as_mut().map(|c| c.stats()).unwrap_or_default(),
+        };
         report.capture_error = st.capture_error.take();
         report.interrupted |= st.interrupted;
         Ok((parts, stats))

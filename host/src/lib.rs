@@ -1,6 +1,6 @@
 //! The `jj` host: plugin loading, the runtime schema, the flow engine and the CLI.
 //!
-//! `unsafe` is confined to the loader (`loader`, `cplugin`); everything else denies it.
+//! `unsafe` is confined to the loader (`cplugin`, `extsym`); everything else denies it.
 #![deny(unsafe_code)]
 
 pub mod catalog;
@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod cplugin;
 pub mod engine;
+pub mod extsym;
 pub mod flowtable;
 pub mod loader;
 pub mod reassembly;

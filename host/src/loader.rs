@@ -7,7 +7,10 @@
 use crate::cplugin::CExtractorLib;
 use jj_plugin_api::{
     abi_stable::library::{lib_header_from_path, LibraryError, RootModule},
-    ffi::{ComponentInfo, FfiCaptureFactoryBox, FfiExtractorFactoryBox, FfiWriterFactoryBox},
+    ffi::{
+        ChunkedCaptureDecl, ComponentInfo, FfiCaptureFactoryBox, FfiChunkedFactoryBox,
+        FfiExtractorFactoryBox, FfiWriterFactoryBox,
+    },
     PluginLib_Ref,
 };
 use std::{
@@ -52,6 +55,8 @@ pub enum ExtractorFactoryHandle {
 pub struct Plugins {
     pub libraries: Vec<LibraryRecord>,
     pub captures: Vec<Component<FfiCaptureFactoryBox>>,
+    /// Per capture component (same index): its chunked reading (plugin-api ≥ 1.2), if any.
+    pub chunked: Vec<Option<FfiChunkedFactoryBox>>,
     pub extractors: Vec<Component<ExtractorFactoryHandle>>,
     pub writers: Vec<Component<FfiWriterFactoryBox>>,
     /// Files that were not loaded, with the reason (one line each).
@@ -177,12 +182,30 @@ impl Plugins {
             api_version: info.api_version.to_string(),
             abi: "rust",
         };
+        // plugin-api 1.2 extensions; a library whose table does not match is still used
+        // without them (its root module passed the layout check).
+        let mut chunked: Vec<ChunkedCaptureDecl> = match crate::extsym::load_ext_v1(path) {
+            Ok(Some(ext)) => (ext.chunked_captures)().into_vec(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                eprintln!(
+                    "jj: {}: its plugin-api 1.2 extensions differ from this jj's ({e}); using it without them",
+                    path.display()
+                );
+                Vec::new()
+            }
+        };
         let mut added = 0;
         for d in (module.captures())() {
             if self.name_taken(&self.captures, &d.info.name) {
                 continue;
             }
+            let ext = chunked
+                .iter()
+                .position(|c| c.capture == d.info.name)
+                .map(|i| chunked.swap_remove(i).factory);
             self.captures.push(component(lib, &d.info, d.factory));
+            self.chunked.push(ext);
             added += 1;
         }
         for d in (module.extractors())() {

@@ -124,6 +124,55 @@ pub trait CaptureFactory: Send + Sync + 'static {
     /// 0 = not at all; the host picks the highest score.
     fn probe(&self, source: &str) -> u8;
     fn open(&self, source: &str, options: &Options) -> PluginResult<Self::Source>;
+    /// Optional (plugin-api 1.2): the same source read as fixed-size chunks that several
+    /// threads can read at once (see [`ChunkedSource`]). `Ok(None)` when this backend or
+    /// this source does not support it; the host then reads with [`CaptureFactory::open`]
+    /// alone. Called after a successful `open` of the same source.
+    fn open_chunked(
+        &self,
+        _source: &str,
+        _options: &Options,
+        _chunk_bytes: u64,
+    ) -> PluginResult<Option<Box<dyn ChunkedSource>>> {
+        Ok(None)
+    }
+}
+
+/// What [`ChunkedSource::frame_chunk`] found.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct ChunkFramed {
+    /// File offset of the first record that starts after this chunk: the `first` of the
+    /// next chunk's `frame_chunk`.
+    pub next: u64,
+    /// 1: the source ended cleanly in this chunk (the frames appended are the last).
+    pub end: u8,
+    /// The source is damaged here: the frames appended before it are valid, nothing
+    /// after it is read. Same message as the sequential source gives.
+    pub error: abi_stable::std_types::ROption<crate::error::PluginError>,
+}
+
+/// A file-like source read in fixed-size chunks (plugin-api 1.2).
+///
+/// Chunk `i` holds the source's bytes `start() + i * chunk_bytes ..` up to the next
+/// chunk. Reading is parallel, framing is ordered: the host calls `read_chunk` for
+/// several chunks at once from different threads, then `frame_chunk` once per chunk in
+/// chunk order, each with the `next` offset the previous chunk's framing returned
+/// (`start()` for chunk 0). A chunk's frames are exactly the records that *start* in it;
+/// a record running past the chunk's end is completed by `frame_chunk` reading on.
+/// Frames, their order, errors and counters must be those of the sequential source.
+pub trait ChunkedSource: Send + Sync + 'static {
+    /// File offset of the first record (and of chunk 0).
+    fn start(&self) -> u64;
+    /// Replaces `batch.data` with chunk `index`'s bytes (fewer at the end of the source)
+    /// and clears `batch.frames`. May run on several threads at once.
+    fn read_chunk(&self, index: u64, batch: &mut FrameBatch) -> PluginResult<()>;
+    /// Appends the frames of the records that start in chunk `index` at or after file
+    /// offset `first`; `batch` holds what `read_chunk(index)` left there. Frame data may
+    /// point anywhere in `batch.data`, which may grow.
+    fn frame_chunk(&self, index: u64, first: u64, batch: &mut FrameBatch) -> ChunkFramed;
+    /// Counters over the chunks framed so far.
+    fn stats(&self) -> CaptureStats;
 }
 
 /// Convenience: the description shown by `jj plugins`.

@@ -9,7 +9,7 @@
 #![allow(unsafe_code, non_local_definitions, non_camel_case_types)] // only the code that abi_stable's derive and sabi_trait macros generate
 
 use crate::{
-    capture::{BatchStatus, CaptureStats, FrameBatch},
+    capture::{BatchStatus, CaptureStats, ChunkFramed, FrameBatch},
     error::PluginError,
     flow::FlowView,
     meta::ExtractorInfo,
@@ -21,7 +21,8 @@ use abi_stable::{
     library::RootModule,
     package_version_strings, sabi_trait,
     sabi_types::VersionStrings,
-    std_types::{RBox, RResult, RSliceMut, RStr, RString, RVec},
+    std_types::{RBox, ROption, RResult, RSliceMut, RStr, RString, RVec},
+    type_layout::TypeLayout,
     StableAbi,
 };
 
@@ -64,6 +65,30 @@ pub trait FfiCaptureFactory: Send + Sync {
     ) -> RResult<FfiCaptureSourceBox, PluginError>;
 }
 pub type FfiCaptureFactoryBox = FfiCaptureFactory_TO<'static, RBox<()>>;
+
+/// A capture source read in chunks by several threads (plugin-api 1.2, reached through
+/// [`PluginExtV1`]).
+#[sabi_trait]
+pub trait FfiChunkedSource: Send + Sync {
+    fn start(&self) -> u64;
+    fn read_chunk(&self, index: u64, batch: &mut FrameBatch) -> RResult<(), PluginError>;
+    fn frame_chunk(&self, index: u64, first: u64, batch: &mut FrameBatch) -> ChunkFramed;
+    #[sabi(last_prefix_field)]
+    fn stats(&self) -> CaptureStats;
+}
+pub type FfiChunkedSourceBox = FfiChunkedSource_TO<'static, RBox<()>>;
+
+#[sabi_trait]
+pub trait FfiChunkedFactory: Send + Sync {
+    #[sabi(last_prefix_field)]
+    fn open_chunked(
+        &self,
+        source: RStr<'_>,
+        options: RStr<'_>,
+        chunk_bytes: u64,
+    ) -> RResult<ROption<FfiChunkedSourceBox>, PluginError>;
+}
+pub type FfiChunkedFactoryBox = FfiChunkedFactory_TO<'static, RBox<()>>;
 
 #[sabi_trait]
 pub trait FfiWriter: Send {
@@ -149,4 +174,42 @@ impl RootModule for PluginLib_Ref {
     const BASE_NAME: &'static str = "jj_plugin";
     const NAME: &'static str = "jj_plugin";
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// Chunked reading offered for the capture component named `capture` of the same library.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct ChunkedCaptureDecl {
+    pub capture: RString,
+    pub factory: FfiChunkedFactoryBox,
+}
+
+/// Entry points added in plugin-api 1.2. The root module [`PluginLib`] cannot grow (an
+/// older library would fail the host's layout check), so a library exports these through
+/// a second symbol, [`EXT_V1_SYMBOL`], which 1.0 and 1.1 libraries lack. A later minor
+/// version adds `jj_plugin_ext_v2` rather than changing this struct.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct PluginExtV1 {
+    pub chunked_captures: extern "C" fn() -> RVec<ChunkedCaptureDecl>,
+}
+
+/// What the [`EXT_V1_SYMBOL`] function returns: the extension table and the layout the
+/// library compiled it with, which the host checks against its own before any call.
+/// Frozen for good: two pointers.
+#[repr(C)]
+pub struct ExtExportV1 {
+    pub layout: &'static TypeLayout,
+    pub ext: &'static PluginExtV1,
+}
+
+/// Name of the exported `extern "C" fn() -> ExtExportV1`.
+pub const EXT_V1_SYMBOL: &[u8] = b"jj_plugin_ext_v1\0";
+
+/// The export, for [`crate::export_plugin!`].
+pub fn ext_export_v1(ext: &'static PluginExtV1) -> ExtExportV1 {
+    ExtExportV1 {
+        layout: <PluginExtV1 as StableAbi>::LAYOUT,
+        ext,
+    }
 }

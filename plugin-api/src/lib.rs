@@ -31,7 +31,8 @@ pub mod writer;
 
 pub use abi_stable;
 pub use capture::{
-    BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch, FrameHeader,
+    BatchStatus, CaptureFactory, CaptureSource, CaptureStats, ChunkFramed, ChunkedSource,
+    FrameBatch, FrameHeader,
 };
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use ffi::{LibraryInfo, PluginLib, PluginLib_Ref};

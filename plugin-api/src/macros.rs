@@ -66,6 +66,20 @@ macro_rules! export_plugin {
             }
             $crate::ffi::PluginLib { library, captures, extractors, writers }.leak_into_prefix()
         }
+        extern "C" fn chunked_captures() -> $crate::abi_stable::std_types::RVec<$crate::ffi::ChunkedCaptureDecl> {
+            $crate::shim::decl_list(|| {
+                #[allow(unused_mut)]
+                let mut v = ::std::vec::Vec::new();
+                $( $( v.push($crate::shim::chunked_capture_decl($cname, $cfac)); )* )?
+                v
+            })
+        }
+        static EXT_V1: $crate::ffi::PluginExtV1 = $crate::ffi::PluginExtV1 { chunked_captures };
+        /// plugin-api 1.2 extensions ([`jj_plugin_api::ffi::EXT_V1_SYMBOL`]).
+        #[no_mangle]
+        pub extern "C" fn jj_plugin_ext_v1() -> $crate::ffi::ExtExportV1 {
+            $crate::ffi::ext_export_v1(&EXT_V1)
+        }
         }
         /// The library's root module (also what `jj` loads), callable directly in tests.
         #[allow(unused_imports)]

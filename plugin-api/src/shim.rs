@@ -2,7 +2,10 @@
 //! code goes through [`guard`], which turns a panic into a [`PluginError`] of kind
 //! [`ErrorKind::Panic`] so that it never unwinds across the C ABI.
 use crate::{
-    capture::{BatchStatus, CaptureFactory, CaptureSource, CaptureStats, FrameBatch},
+    capture::{
+        BatchStatus, CaptureFactory, CaptureSource, CaptureStats, ChunkFramed, ChunkedSource,
+        FrameBatch,
+    },
     error::{ErrorKind, PluginError, PluginResult},
     ffi::*,
     flow::{flow_pass, FlowView},
@@ -13,7 +16,7 @@ use crate::{
 };
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RErr, ROk, RResult, RSliceMut, RStr, RString, RVec},
+    std_types::{RErr, RNone, ROk, ROption, RResult, RSliceMut, RSome, RStr, RString, RVec},
 };
 use std::{
     cell::RefCell,
@@ -153,6 +156,54 @@ impl<F: CaptureFactory> FfiCaptureFactory for CaptureFactoryShim<F> {
     }
 }
 
+pub struct ChunkedSourceShim(pub Box<dyn ChunkedSource>);
+
+impl FfiChunkedSource for ChunkedSourceShim {
+    fn start(&self) -> u64 {
+        guard_or(0, || self.0.start())
+    }
+    fn read_chunk(&self, index: u64, batch: &mut FrameBatch) -> RResult<(), PluginError> {
+        guard(|| self.0.read_chunk(index, batch))
+    }
+    fn frame_chunk(&self, index: u64, first: u64, batch: &mut FrameBatch) -> ChunkFramed {
+        match guard(|| Ok(self.0.frame_chunk(index, first, batch))) {
+            ROk(f) => f,
+            RErr(e) => ChunkFramed {
+                next: first,
+                end: 0,
+                error: RSome(e),
+            },
+        }
+    }
+    fn stats(&self) -> CaptureStats {
+        guard_or(CaptureStats::default(), || self.0.stats())
+    }
+}
+
+pub struct ChunkedFactoryShim<F>(pub F);
+
+impl<F: CaptureFactory> FfiChunkedFactory for ChunkedFactoryShim<F> {
+    fn open_chunked(
+        &self,
+        source: RStr<'_>,
+        options: RStr<'_>,
+        chunk_bytes: u64,
+    ) -> RResult<ROption<FfiChunkedSourceBox>, PluginError> {
+        guard(|| {
+            let opened = self
+                .0
+                .open_chunked(source.as_str(), &opts(options), chunk_bytes)?;
+            Ok(match opened {
+                Some(c) => RSome(FfiChunkedSource_TO::from_value(
+                    ChunkedSourceShim(c),
+                    TD_Opaque,
+                )),
+                None => RNone,
+            })
+        })
+    }
+}
+
 // ---- writers ----
 
 pub struct WriterShim<W>(pub W);
@@ -224,6 +275,13 @@ pub fn capture_decl<F: CaptureFactory>(
     CaptureDecl {
         info: info(name, version, description),
         factory: FfiCaptureFactory_TO::from_value(CaptureFactoryShim(f), TD_Opaque),
+    }
+}
+
+pub fn chunked_capture_decl<F: CaptureFactory>(name: &str, f: F) -> ChunkedCaptureDecl {
+    ChunkedCaptureDecl {
+        capture: RString::from(name),
+        factory: FfiChunkedFactory_TO::from_value(ChunkedFactoryShim(f), TD_Opaque),
     }
 }
 

@@ -107,3 +107,83 @@ fn end_of_input_rows_merge_identically_for_any_thread_count() {
         assert!(o == &outs[0], "thread count #{i} differs");
     }
 }
+
+/// Parallel runs read classic pcap in 1 MiB chunks that several workers copy at once
+/// (plugin-api 1.2 `open_chunked`); the sequential reader is used with one thread. On a
+/// capture damaged inside, across and right at chunk boundaries both must give the same
+/// rows, the same one-line error (naming the byte offset) and the same exit code.
+#[test]
+fn a_damaged_capture_ends_identically_for_any_thread_count() {
+    const CHUNK: usize = 1 << 20;
+    let full = std::fs::read(generated_capture(100)).unwrap();
+    assert!(full.len() > 6 * CHUNK, "several chunks: {}", full.len());
+    // Record starts (classic little-endian pcap: 24-byte file header, 16-byte records).
+    assert_eq!(&full[..4], &0xa1b2_c3d4u32.to_le_bytes());
+    let mut starts = Vec::new();
+    let mut at = 24;
+    while at + 16 <= full.len() {
+        starts.push(at);
+        at += 16 + u32::from_le_bytes(full[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    let straddling = |k: usize| {
+        let boundary = 24 + k * CHUNK;
+        *starts.iter().rev().find(|&&s| s < boundary).unwrap()
+    };
+    let dir = scratch("chunked-damage");
+    let mut variants: Vec<(String, Vec<u8>)> = Vec::new();
+    for cut in [
+        24 + 2 * CHUNK,         // at a chunk boundary
+        24 + 2 * CHUNK + 1,     // just past one
+        straddling(3) + 5,      // inside the header of a record crossing a boundary
+        straddling(4) + 16 + 3, // inside the body of one
+        5 * CHUNK + 12_345,     // anywhere
+    ] {
+        variants.push((format!("cut-{cut}"), full[..cut].to_vec()));
+    }
+    for (name, rec) in [
+        ("crossing", straddling(2)),
+        (
+            "after-crossing",
+            starts[starts.iter().position(|&s| s == straddling(3)).unwrap() + 1],
+        ),
+    ] {
+        let mut f = full[..6 * CHUNK].to_vec();
+        f[rec + 8..rec + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        variants.push((format!("bad-length-{name}"), f));
+    }
+    variants.push(("whole".into(), full[..6 * CHUNK].to_vec()));
+    let mut refused = 0;
+    for (name, bytes) in &variants {
+        let path = dir.join(format!("{name}.pcap"));
+        std::fs::write(&path, bytes).unwrap();
+        let run = |threads: &str| {
+            let o = jj(&[
+                "-q",
+                "extract",
+                path.to_str().unwrap(),
+                "-o",
+                "-",
+                "--threads",
+                threads,
+            ]);
+            (o.status.code(), stderr(&o), o.stdout)
+        };
+        let one = run("1");
+        for t in ["2", "3"] {
+            let other = run(t);
+            assert_eq!(one.0, other.0, "{name}: exit code, --threads 1 vs {t}");
+            assert_eq!(one.1, other.1, "{name}: messages, --threads 1 vs {t}");
+            assert!(one.2 == other.2, "{name}: rows differ, --threads 1 vs {t}");
+        }
+        if one.0 == Some(1) {
+            assert!(one.1.contains("byte offset"), "{name}: {}", one.1);
+            refused += 1;
+        }
+        assert!(
+            String::from_utf8_lossy(&one.2).lines().count() > 10,
+            "{name}: rows"
+        );
+    }
+    // Every damaged variant except the clean cut at a record boundary fails loudly.
+    assert!(refused >= 5, "{refused} of {} refused", variants.len());
+}

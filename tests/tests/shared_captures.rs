@@ -61,13 +61,21 @@ fn every_shared_capture_is_processed_or_refused_cleanly() {
             }
             let csv =
                 std::fs::read(&out_path).unwrap_or_else(|_| panic!("{name}: output file missing"));
-            outputs.push(csv);
+            outputs.push((o.status.code(), err, csv));
         }
         assert_eq!(
-            outputs[0], outputs[1],
+            outputs[0].0, outputs[1].0,
+            "{name}: exit code differs between --threads 1 and 2"
+        );
+        assert_eq!(
+            outputs[0].1, outputs[1].1,
+            "{name}: messages differ between --threads 1 and 2"
+        );
+        assert!(
+            outputs[0].2 == outputs[1].2,
             "{name}: CSV differs between --threads 1 and 2"
         );
-        assert!(!outputs[0].is_empty(), "{name}: at least a header");
+        assert!(!outputs[0].2.is_empty(), "{name}: at least a header");
     }
     // the three known-corrupt captures of the manifest
     assert_eq!(refused, 3, "corrupt captures refused with a reason");

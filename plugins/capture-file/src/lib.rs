@@ -10,12 +10,14 @@ pub use jj_pcap_reader::{pcap, pcapng, reader};
 pub use reader::*;
 
 mod plugin {
-    use super::{open_path, CaptureReader, FrameMeta, ReadErrorKind};
+    use super::{open_path, Anomalies, CaptureReader, FrameMeta, ReadErrorKind};
+    use jj_pcap_reader::chunks::PcapChunks;
     use jj_plugin_api::{
-        abi_stable::std_types::RVec, BatchStatus, CaptureFactory, CaptureSource, CaptureStats,
+        abi_stable::std_types::{ROption, RVec},
+        BatchStatus, CaptureFactory, CaptureSource, CaptureStats, ChunkFramed, ChunkedSource,
         FrameBatch, FrameHeader, Options, PluginError, PluginResult,
     };
-    use std::{fs::File, io::BufReader, path::Path};
+    use std::{fs::File, io, io::BufReader, path::Path, sync::Mutex};
 
     pub struct FileCapture;
 
@@ -57,6 +59,144 @@ mod plugin {
                 stats: CaptureStats::default(),
                 ended: false,
             })
+        }
+
+        /// Classic pcap only: pcapng blocks are framed sequentially (for now).
+        fn open_chunked(
+            &self,
+            source: &str,
+            _options: &Options,
+            chunk_bytes: u64,
+        ) -> PluginResult<Option<Box<dyn ChunkedSource>>> {
+            let Ok(reader) = open_path(Path::new(source)) else {
+                return Ok(None);
+            };
+            let Some(chunks) = reader.pcap_chunks() else {
+                return Ok(None);
+            };
+            let file = File::open(source).map_err(|e| PluginError::io(format!("{source}: {e}")))?;
+            Ok(Some(Box::new(ChunkedFile {
+                file,
+                chunks,
+                chunk_bytes: chunk_bytes.max(1),
+                framing: Mutex::new(Framing::default()),
+            })))
+        }
+    }
+
+    /// A classic pcap file read in chunks by several threads.
+    struct ChunkedFile {
+        file: File,
+        chunks: PcapChunks,
+        chunk_bytes: u64,
+        framing: Mutex<Framing>,
+    }
+
+    /// What framing (in chunk order) accumulates.
+    #[derive(Default)]
+    struct Framing {
+        stats: CaptureStats,
+        anomalies: Anomalies,
+        metas: Vec<FrameMeta>,
+        offsets: Vec<u64>,
+    }
+
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of the file.
+    fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            #[cfg(unix)]
+            let r =
+                std::os::unix::fs::FileExt::read_at(file, &mut buf[done..], offset + done as u64);
+            #[cfg(windows)]
+            let r = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                offset + done as u64,
+            );
+            match r {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Appends up to `n` bytes read at `offset` to `v`.
+    fn append_at(file: &File, v: &mut Vec<u8>, offset: u64, n: usize) -> io::Result<usize> {
+        let old = v.len();
+        v.resize(old + n, 0);
+        let got = read_full_at(file, &mut v[old..], offset);
+        v.truncate(old + *got.as_ref().unwrap_or(&0));
+        got
+    }
+
+    impl ChunkedSource for ChunkedFile {
+        fn start(&self) -> u64 {
+            self.chunks.start()
+        }
+
+        fn read_chunk(&self, index: u64, batch: &mut FrameBatch) -> PluginResult<()> {
+            batch.frames.clear();
+            let mut data = std::mem::take(&mut batch.data).into_vec();
+            // A recycled buffer is reused as it is: only growth is zeroed.
+            data.resize(self.chunk_bytes as usize, 0);
+            let offset = self.chunks.start() + index * self.chunk_bytes;
+            let got = read_full_at(&self.file, &mut data, offset);
+            data.truncate(*got.as_ref().unwrap_or(&0));
+            batch.data = RVec::from(data);
+            got.map(|_| ())
+                .map_err(|e| PluginError::io(format!("read error at byte offset {offset}: {e}")))
+        }
+
+        fn frame_chunk(&self, index: u64, first: u64, batch: &mut FrameBatch) -> ChunkFramed {
+            let mut guard = self.framing.lock().unwrap_or_else(|e| e.into_inner());
+            let f = &mut *guard;
+            f.metas.clear();
+            f.offsets.clear();
+            let mut data = std::mem::take(&mut batch.data).into_vec();
+            let chunk_start = self.chunks.start() + index * self.chunk_bytes;
+            let mut read_on =
+                |off: u64, v: &mut Vec<u8>, n: usize| append_at(&self.file, v, off, n);
+            let framed = self.chunks.frame(
+                &mut data,
+                chunk_start,
+                self.chunk_bytes,
+                first,
+                &mut read_on,
+                &mut f.metas,
+                &mut f.offsets,
+                &mut f.anomalies,
+            );
+            batch.data = RVec::from(data);
+            for (m, &off) in f.metas.iter().zip(&f.offsets) {
+                batch.frames.push(FrameHeader {
+                    ts_ns: m.ts_ns,
+                    data_off: off,
+                    caplen: m.caplen,
+                    wire_len: m.wire_len,
+                    linktype: m.linktype,
+                    iface: m.iface,
+                });
+                f.stats.frames += 1;
+                f.stats.bytes += m.caplen as u64;
+            }
+            f.stats.offset = framed.next;
+            f.stats.header_anomalies = f.anomalies.header_lies;
+            ChunkFramed {
+                next: framed.next,
+                end: framed.end as u8,
+                error: match framed.error {
+                    Some(e) => ROption::RSome(PluginError::corrupt(format!("{e}"))),
+                    None => ROption::RNone,
+                },
+            }
+        }
+
+        fn stats(&self) -> CaptureStats {
+            self.framing.lock().unwrap_or_else(|e| e.into_inner()).stats
         }
     }
 

@@ -6,6 +6,7 @@
 //! would clash with another plugin's in the same binary).
 #![deny(unsafe_code)]
 
+pub mod chunks;
 pub mod pcap;
 pub mod pcapng;
 pub mod reader;

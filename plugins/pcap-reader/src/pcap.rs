@@ -56,6 +56,7 @@ enum Lengths {
     MaybeSwapped,
 }
 
+#[derive(Clone)]
 pub(crate) struct PcapState {
     endian: Endian,
     nanos: bool,

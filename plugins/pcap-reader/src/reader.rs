@@ -644,6 +644,19 @@ impl<R: Read> CaptureReader<R> {
         self.finished.then_some(Ok(0))
     }
 
+    /// Classic pcap, before any record was read: the state to frame the file in chunks
+    /// (several threads reading at once, see [`crate::chunks`]); `None` otherwise.
+    pub fn pcap_chunks(&self) -> Option<crate::chunks::PcapChunks> {
+        match &self.body {
+            Body::Pcap(st)
+                if self.src.pos() == pcap::FILE_HEADER_LEN as u64 && self.carry.is_empty() =>
+            {
+                Some(crate::chunks::PcapChunks::new(st.clone(), self.src.pos()))
+            }
+            _ => None,
+        }
+    }
+
     /// Bytes consumed so far (for progress and error offsets).
     pub fn offset(&self) -> u64 {
         self.src.pos()
