@@ -90,6 +90,22 @@ fn median3(jj: &Path, args: &[&str]) -> (f64, Out) {
     (times[1], last.unwrap())
 }
 
+/// Runs `a` and `b` alternately `n` times each; the median wall time of each.
+fn interleaved_medians(jj: &Path, a: &[&str], b: &[&str], n: usize) -> (f64, f64) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        ta.push(run(jj, a).secs);
+        tb.push(run(jj, b).secs);
+    }
+    let mut show = |args: &[&str], v: &mut Vec<f64>| {
+        v.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        let all: Vec<String> = v.iter().map(|t| format!("{t:.3}")).collect();
+        println!("  jj {}: {} s (interleaved)", args.join(" "), all.join(" / "));
+        v[v.len() / 2]
+    };
+    (show(a, &mut ta), show(b, &mut tb))
+}
+
 fn field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     s.split_whitespace().find_map(|w| w.strip_prefix(key))
 }
@@ -181,8 +197,14 @@ fn main() {
     let ext = |threads: &str, selection: &[&str]| {
         median3(&jj, &extract_args(mixed_s, out_s, threads, selection)).0
     };
-    let t1 = ext("1", &["--features", "flow_meta"]);
-    let t2 = ext("2", &["--features", "flow_meta"]);
+    // 1 and 2 threads interleaved, so that their ratio compares runs made under the same
+    // load (this kind of VM drifts by tens of percent within minutes).
+    let (t1, t2) = interleaved_medians(
+        &jj,
+        &extract_args(mixed_s, out_s, "1", &["--features", "flow_meta"]),
+        &extract_args(mixed_s, out_s, "2", &["--features", "flow_meta"]),
+        5,
+    );
     let t_core2 = ext("2", &["--profile", "JJ-CORE"]);
     let core_args = extract_args(mixed_s, out_s, "1", &["--profile", "JJ-CORE"]);
     let (t_core, t_nfs) = core_vs_nfstream(&jj, &core_args, mixed_s);
