@@ -100,7 +100,11 @@ fn interleaved_medians(jj: &Path, a: &[&str], b: &[&str], n: usize) -> (f64, f64
     let mut show = |args: &[&str], v: &mut Vec<f64>| {
         v.sort_by(|x, y| x.partial_cmp(y).unwrap());
         let all: Vec<String> = v.iter().map(|t| format!("{t:.3}")).collect();
-        println!("  jj {}: {} s (interleaved)", args.join(" "), all.join(" / "));
+        println!(
+            "  jj {}: {} s (interleaved)",
+            args.join(" "),
+            all.join(" / ")
+        );
         v[v.len() / 2]
     };
     (show(a, &mut ta), show(b, &mut tb))

@@ -383,6 +383,18 @@ pub struct EngineConfig {
     /// Live source: the flow clock also advances with the wall clock, so flows expire
     /// even when no packets arrive (sweeps at least every `LIVE_SWEEP_NS`).
     pub live: bool,
+    /// The writer's preferred values (rows × columns) per batch, 0 = none
+    /// (`WriterFactory::batch_values`, plugin-api 1.2).
+    pub writer_batch_values: u32,
+}
+
+/// Rows per writer batch: `ROWS_PER_BATCH`, or what the writer prefers for this many
+/// columns (within 16..=`ROWS_PER_BATCH`).
+fn writer_batch_rows(batch_values: u32, columns: usize) -> usize {
+    match batch_values {
+        0 => ROWS_PER_BATCH,
+        v => (v as usize / columns.max(1)).clamp(16, ROWS_PER_BATCH),
+    }
 }
 
 /// Live capture: wall-clock sweep interval.
@@ -699,6 +711,8 @@ struct Output {
     /// Written rows' value vectors go back to extraction through here.
     pool: RowPool,
     spent: Vec<Vec<Value>>,
+    /// Rows per batch handed to the writer.
+    batch_rows: usize,
 }
 
 impl Output {
@@ -731,7 +745,7 @@ impl Output {
             self.builder.push_row(&row.values);
             self.spent.push(row.values);
             self.rows += 1;
-            if self.builder.len() >= ROWS_PER_BATCH {
+            if self.builder.len() >= self.batch_rows {
                 self.flush();
             }
         }
@@ -1069,6 +1083,7 @@ impl<'p> Session<'p> {
                 live: cfg.live,
                 pool: RowPool::new(plan.selection.len()),
                 spent: Vec::new(),
+                batch_rows: writer_batch_rows(cfg.writer_batch_values, schema.columns.len()),
             },
             report: RunReport::default(),
         })
@@ -1690,6 +1705,15 @@ mod tests {
             }
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn writer_batch_rows_follow_the_writers_preference_within_bounds() {
+        assert_eq!(writer_batch_rows(0, 153), ROWS_PER_BATCH, "no preference");
+        assert_eq!(writer_batch_rows(16_384, 153), 107);
+        assert_eq!(writer_batch_rows(16_384, 5), ROWS_PER_BATCH, "at most");
+        assert_eq!(writer_batch_rows(16_384, 4_000), 16, "at least");
+        assert_eq!(writer_batch_rows(16_384, 0), ROWS_PER_BATCH, "no columns");
     }
 
     #[test]

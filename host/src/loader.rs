@@ -9,7 +9,7 @@ use jj_plugin_api::{
     abi_stable::library::{lib_header_from_path, LibraryError, RootModule},
     ffi::{
         ChunkedCaptureDecl, ComponentInfo, FfiCaptureFactoryBox, FfiChunkedFactoryBox,
-        FfiExtractorFactoryBox, FfiWriterFactoryBox,
+        FfiExtractorFactoryBox, FfiWriterFactoryBox, WriterHintDecl,
     },
     PluginLib_Ref,
 };
@@ -57,6 +57,8 @@ pub struct Plugins {
     pub captures: Vec<Component<FfiCaptureFactoryBox>>,
     /// Per capture component (same index): its chunked reading (plugin-api ≥ 1.2), if any.
     pub chunked: Vec<Option<FfiChunkedFactoryBox>>,
+    /// Per writer component (same index): (format, preferred values per batch), 1.2.
+    pub writer_hints: Vec<Vec<(String, u32)>>,
     pub extractors: Vec<Component<ExtractorFactoryHandle>>,
     pub writers: Vec<Component<FfiWriterFactoryBox>>,
     /// Files that were not loaded, with the reason (one line each).
@@ -184,17 +186,21 @@ impl Plugins {
         };
         // plugin-api 1.2 extensions; a library whose table does not match is still used
         // without them (its root module passed the layout check).
-        let mut chunked: Vec<ChunkedCaptureDecl> = match crate::extsym::load_ext_v1(path) {
-            Ok(Some(ext)) => (ext.chunked_captures)().into_vec(),
-            Ok(None) => Vec::new(),
-            Err(e) => {
-                eprintln!(
-                    "jj: {}: its plugin-api 1.2 extensions differ from this jj's ({e}); using it without them",
-                    path.display()
-                );
-                Vec::new()
-            }
-        };
+        let (mut chunked, hints): (Vec<ChunkedCaptureDecl>, Vec<WriterHintDecl>) =
+            match crate::extsym::load_ext_v1(path) {
+                Ok(Some(ext)) => (
+                    (ext.chunked_captures)().into_vec(),
+                    (ext.writer_hints)().into_vec(),
+                ),
+                Ok(None) => Default::default(),
+                Err(e) => {
+                    eprintln!(
+                        "jj: {}: its plugin-api 1.2 extensions differ from this jj's ({e}); using it without them",
+                        path.display()
+                    );
+                    Default::default()
+                }
+            };
         let mut added = 0;
         for d in (module.captures())() {
             if self.name_taken(&self.captures, &d.info.name) {
@@ -223,6 +229,13 @@ impl Plugins {
             if self.name_taken(&self.writers, &d.info.name) {
                 continue;
             }
+            self.writer_hints.push(
+                hints
+                    .iter()
+                    .filter(|h| h.writer == d.info.name)
+                    .map(|h| (h.format.to_string(), h.batch_values))
+                    .collect(),
+            );
             self.writers.push(component(lib, &d.info, d.factory));
             added += 1;
         }
@@ -328,7 +341,13 @@ pub fn summarize_layout_error(text: &str) -> String {
                     .unwrap_or_default()
             };
             let item = format!(
-                "{current_type}: {kind} (expected {}, found {})",
+                "{}{} (expected {}, found {})",
+                if current_type.is_empty() {
+                    String::new()
+                } else {
+                    format!("{current_type}: ")
+                },
+                kind.trim(),
                 value_after("Expected:"),
                 value_after("Found:")
             );

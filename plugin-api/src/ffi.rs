@@ -188,10 +188,38 @@ pub struct ChunkedCaptureDecl {
 /// older library would fail the host's layout check), so a library exports these through
 /// a second symbol, [`EXT_V1_SYMBOL`], which 1.0 and 1.1 libraries lack. A later minor
 /// version adds `jj_plugin_ext_v2` rather than changing this struct.
+/// A writer component's preferred batch size for one of its formats.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct WriterHintDecl {
+    pub writer: RString,
+    pub format: RString,
+    /// Values (rows × columns) per batch; 0 = no preference.
+    pub batch_values: u32,
+}
+
 #[repr(C)]
 #[derive(StableAbi)]
 pub struct PluginExtV1 {
     pub chunked_captures: extern "C" fn() -> RVec<ChunkedCaptureDecl>,
+    pub writer_hints: extern "C" fn() -> RVec<WriterHintDecl>,
+    /// Present only in the test build that checks extension-layout mismatch handling.
+    #[cfg(feature = "__test_ext_layout_change")]
+    pub test_ext_layout_change: u64,
+}
+
+impl PluginExtV1 {
+    pub const fn new(
+        chunked_captures: extern "C" fn() -> RVec<ChunkedCaptureDecl>,
+        writer_hints: extern "C" fn() -> RVec<WriterHintDecl>,
+    ) -> PluginExtV1 {
+        PluginExtV1 {
+            chunked_captures,
+            writer_hints,
+            #[cfg(feature = "__test_ext_layout_change")]
+            test_ext_layout_change: 0,
+        }
+    }
 }
 
 /// What the [`EXT_V1_SYMBOL`] function returns: the extension table and the layout the

@@ -74,7 +74,16 @@ macro_rules! export_plugin {
                 v
             })
         }
-        static EXT_V1: $crate::ffi::PluginExtV1 = $crate::ffi::PluginExtV1 { chunked_captures };
+        extern "C" fn writer_hints() -> $crate::abi_stable::std_types::RVec<$crate::ffi::WriterHintDecl> {
+            $crate::shim::decl_list(|| {
+                #[allow(unused_mut)]
+                let mut v = ::std::vec::Vec::new();
+                $( $( v.extend($crate::shim::writer_hints($wname, $wfac)); )* )?
+                v
+            })
+        }
+        static EXT_V1: $crate::ffi::PluginExtV1 =
+            $crate::ffi::PluginExtV1::new(chunked_captures, writer_hints);
         /// plugin-api 1.2 extensions ([`jj_plugin_api::ffi::EXT_V1_SYMBOL`]).
         #[no_mangle]
         pub extern "C" fn jj_plugin_ext_v1() -> $crate::ffi::ExtExportV1 {

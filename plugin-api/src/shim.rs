@@ -285,6 +285,17 @@ pub fn chunked_capture_decl<F: CaptureFactory>(name: &str, f: F) -> ChunkedCaptu
     }
 }
 
+pub fn writer_hints<F: WriterFactory>(name: &str, f: F) -> Vec<WriterHintDecl> {
+    f.formats()
+        .into_iter()
+        .map(|fmt| WriterHintDecl {
+            writer: RString::from(name),
+            batch_values: f.batch_values(fmt.name.as_str()),
+            format: fmt.name,
+        })
+        .collect()
+}
+
 pub fn writer_decl<F: WriterFactory>(
     name: &str,
     version: &str,

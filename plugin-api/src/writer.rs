@@ -134,4 +134,11 @@ pub trait WriterFactory: Send + Sync + 'static {
         schema: &Schema,
         options: &Options,
     ) -> PluginResult<Self::Output>;
+    /// Optional (plugin-api 1.2): the batch size `format` handles best, in values (rows ×
+    /// columns); 0 = no preference, and the host sends 1,024 rows. A writer that formats
+    /// row by row wants batches that stay in the CPU cache between the host filling them
+    /// and the writer reading them; a columnar encoder wants long ones.
+    fn batch_values(&self, _format: &str) -> u32 {
+        0
+    }
 }

@@ -318,3 +318,43 @@ fn a_two_pass_extractor_sees_every_flow_of_its_window() {
     let n = rows.len() / 2;
     check_two_pass(&h, &rows, &[(0..n).collect(), (n..2 * n).collect()]);
 }
+
+/// A library whose plugin-api 1.2 extension table (`jj_plugin_ext_v1`) has another layout
+/// than the host's: its root module is fine, so it loads and works, without the
+/// extensions, and the user gets one line saying so. (Libraries built against 1.0 or 1.1
+/// have no table at all and load silently: checked by hand, see docs/plugin-api.md.)
+#[test]
+fn a_plugin_with_a_changed_extension_table_loads_without_its_extensions() {
+    let dir = scratch("ext-layout-plugin");
+    let lib = fixture_lib("jj-fixture-ext-layout", "fixture-ext-layout");
+    std::fs::copy(&lib, dir.join("libjj_fixture_ext_layout.so")).unwrap();
+    let out = jj(&["--plugin-dir", dir.to_str().unwrap(), "plugins"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    assert!(
+        lines[0].contains("libjj_fixture_ext_layout.so")
+            && lines[0].contains("1.2 extensions differ")
+            && lines[0].contains("using it without them"),
+        "{err}"
+    );
+    assert!(lines[0].len() < 400, "short: {err}");
+    assert!(stdout(&out).contains("fixture_ext_layout"), "listed");
+    let pcap = workspace().join("resources/samples/sample.pcap");
+    let o = jj(&[
+        "--plugin-dir",
+        dir.to_str().unwrap(),
+        "extract",
+        pcap.to_str().unwrap(),
+        "-o",
+        "-",
+        "--feature",
+        "fx_ext_layout",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let mut rows = text.lines();
+    assert_eq!(rows.next(), Some("fx_ext_layout"));
+    assert!(rows.all(|r| r == "7"), "{text}");
+}

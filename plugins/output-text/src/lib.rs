@@ -31,6 +31,13 @@ use jj_plugin_api::{FormatInfo, Options, PluginResult, Schema, WriterFactory};
 
 pub use writer::TextWriter;
 
+/// Values per batch the text writers ask for (`WriterFactory::batch_values`): they format
+/// row by row, reading every column of a row, so a batch should stay in the CPU cache
+/// from the host filling it to the writer reading it (16,384 values: 107 rows of JJ-CORE's
+/// 153 columns, about 150 KB of column data). Measured on the real-traffic corpus,
+/// JJ-CORE to CSV on 1 thread: 1,024-row batches 0.59–0.63 s, 64–128 rows 0.52–0.57 s.
+const TEXT_BATCH_VALUES: u32 = 16 << 10;
+
 fn format_info(name: &str, extension: &str, description: &str) -> FormatInfo {
     FormatInfo {
         name: name.into(),
@@ -65,6 +72,10 @@ impl WriterFactory for CsvFactory {
         jj_writer_util::expect_format("csv", format, &["csv"])?;
         TextWriter::open(TextFormat::Csv, target, schema)
     }
+
+    fn batch_values(&self, _format: &str) -> u32 {
+        TEXT_BATCH_VALUES
+    }
 }
 
 /// The `jsonl` writer component (formats `jsonl` and `json`).
@@ -90,6 +101,10 @@ impl WriterFactory for JsonlFactory {
     ) -> PluginResult<TextWriter> {
         jj_writer_util::expect_format("jsonl", format, &["jsonl", "json"])?;
         TextWriter::open(TextFormat::Jsonl, target, schema)
+    }
+
+    fn batch_values(&self, _format: &str) -> u32 {
+        TEXT_BATCH_VALUES
     }
 }
 
