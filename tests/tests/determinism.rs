@@ -187,3 +187,66 @@ fn a_damaged_capture_ends_identically_for_any_thread_count() {
     // Every damaged variant except the clean cut at a record boundary fails loudly.
     assert!(refused >= 5, "{refused} of {} refused", variants.len());
 }
+
+/// The same for pcapng, whose blocks are parsed in chunk order while workers copy the
+/// chunks at once: cut anywhere, or with a block length damaged, the rows, the message
+/// and the exit code do not depend on the thread count.
+#[test]
+fn a_damaged_pcapng_capture_ends_identically_for_any_thread_count() {
+    let dir = scratch("chunked-damage-ng");
+    let path = dir.join("whole.pcapng");
+    let cfg = jj_gen::GenConfig {
+        flows: 100,
+        format: jj_gen::OutFormat::PcapNg,
+        ..Default::default()
+    };
+    jj_gen::generate(
+        &cfg,
+        std::io::BufWriter::new(std::fs::File::create(&path).unwrap()),
+    )
+    .unwrap();
+    let full = std::fs::read(&path).unwrap();
+    assert!(full.len() > 5 << 20, "several chunks: {}", full.len());
+    let mut variants: Vec<(String, Vec<u8>)> = vec![("whole".into(), full.clone())];
+    for cut in [(2 << 20) + 100, (3 << 20) + 7, 4_444_444] {
+        variants.push((format!("cut-{cut}"), full[..cut].to_vec()));
+    }
+    // A block length overwritten somewhere past the first megabyte.
+    let mut bad = full.clone();
+    let mut at = 0;
+    while at < (1 << 20) + 12_345 {
+        at += u32::from_le_bytes(bad[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    bad[at + 4..at + 8].copy_from_slice(&0x00ff_ff00u32.to_le_bytes());
+    variants.push(("bad-length".into(), bad));
+    let mut refused = 0;
+    for (name, bytes) in &variants {
+        let path = dir.join(format!("{name}.pcapng"));
+        std::fs::write(&path, bytes).unwrap();
+        let run = |threads: &str| {
+            let o = jj(&[
+                "-q",
+                "extract",
+                path.to_str().unwrap(),
+                "-o",
+                "-",
+                "--threads",
+                threads,
+            ]);
+            (o.status.code(), stderr(&o), o.stdout)
+        };
+        let one = run("1");
+        for t in ["2", "3"] {
+            let other = run(t);
+            assert_eq!(one.0, other.0, "{name}: exit code, --threads 1 vs {t}");
+            assert_eq!(one.1, other.1, "{name}: messages, --threads 1 vs {t}");
+            assert!(one.2 == other.2, "{name}: rows differ, --threads 1 vs {t}");
+        }
+        refused += (one.0 == Some(1)) as u32;
+        assert!(
+            String::from_utf8_lossy(&one.2).lines().count() > 10,
+            "{name}: rows"
+        );
+    }
+    assert!(refused >= 3, "{refused} of {} refused", variants.len());
+}

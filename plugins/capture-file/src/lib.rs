@@ -11,7 +11,7 @@ pub use reader::*;
 
 mod plugin {
     use super::{open_path, Anomalies, CaptureReader, FrameMeta, ReadErrorKind};
-    use jj_pcap_reader::chunks::PcapChunks;
+    use jj_pcap_reader::chunks::Chunks;
     use jj_plugin_api::{
         abi_stable::std_types::{ROption, RVec},
         BatchStatus, CaptureFactory, CaptureSource, CaptureStats, ChunkFramed, ChunkedSource,
@@ -61,7 +61,7 @@ mod plugin {
             })
         }
 
-        /// Classic pcap only: pcapng blocks are framed sequentially (for now).
+        /// Classic pcap (framed in place) and pcapng (blocks parsed in chunk order).
         fn open_chunked(
             &self,
             source: &str,
@@ -71,34 +71,43 @@ mod plugin {
             let Ok(reader) = open_path(Path::new(source)) else {
                 return Ok(None);
             };
-            let Some(chunks) = reader.pcap_chunks() else {
+            let Some(chunks) = reader.chunks() else {
                 return Ok(None);
             };
             let file = File::open(source).map_err(|e| PluginError::io(format!("{source}: {e}")))?;
             Ok(Some(Box::new(ChunkedFile {
                 file,
-                chunks,
+                start: chunks.start(),
                 chunk_bytes: chunk_bytes.max(1),
-                framing: Mutex::new(Framing::default()),
+                framing: Mutex::new(Framing {
+                    chunks,
+                    stats: CaptureStats::default(),
+                    anomalies: Anomalies::default(),
+                    metas: Vec::new(),
+                    offsets: Vec::new(),
+                    spare: Vec::new(),
+                }),
             })))
         }
     }
 
-    /// A classic pcap file read in chunks by several threads.
+    /// A capture file read in chunks by several threads.
     struct ChunkedFile {
         file: File,
-        chunks: PcapChunks,
+        start: u64,
         chunk_bytes: u64,
         framing: Mutex<Framing>,
     }
 
-    /// What framing (in chunk order) accumulates.
-    #[derive(Default)]
+    /// The framing state (used in chunk order) and what it accumulates.
     struct Framing {
+        chunks: Chunks,
         stats: CaptureStats,
         anomalies: Anomalies,
         metas: Vec<FrameMeta>,
         offsets: Vec<u64>,
+        /// pcapng: the buffer frames are copied into (see `Chunks::frame`).
+        spare: Vec<u8>,
     }
 
     /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of the file.
@@ -135,7 +144,7 @@ mod plugin {
 
     impl ChunkedSource for ChunkedFile {
         fn start(&self) -> u64 {
-            self.chunks.start()
+            self.start
         }
 
         fn read_chunk(&self, index: u64, batch: &mut FrameBatch) -> PluginResult<()> {
@@ -143,7 +152,7 @@ mod plugin {
             let mut data = std::mem::take(&mut batch.data).into_vec();
             // A recycled buffer is reused as it is: only growth is zeroed.
             data.resize(self.chunk_bytes as usize, 0);
-            let offset = self.chunks.start() + index * self.chunk_bytes;
+            let offset = self.start + index * self.chunk_bytes;
             let got = read_full_at(&self.file, &mut data, offset);
             data.truncate(*got.as_ref().unwrap_or(&0));
             batch.data = RVec::from(data);
@@ -157,10 +166,10 @@ mod plugin {
             f.metas.clear();
             f.offsets.clear();
             let mut data = std::mem::take(&mut batch.data).into_vec();
-            let chunk_start = self.chunks.start() + index * self.chunk_bytes;
+            let chunk_start = self.start + index * self.chunk_bytes;
             let mut read_on =
                 |off: u64, v: &mut Vec<u8>, n: usize| append_at(&self.file, v, off, n);
-            let framed = self.chunks.frame(
+            let framed = f.chunks.frame(
                 &mut data,
                 chunk_start,
                 self.chunk_bytes,
@@ -169,6 +178,7 @@ mod plugin {
                 &mut f.metas,
                 &mut f.offsets,
                 &mut f.anomalies,
+                &mut f.spare,
             );
             batch.data = RVec::from(data);
             for (m, &off) in f.metas.iter().zip(&f.offsets) {

@@ -1,21 +1,27 @@
-//! Classic pcap read as fixed-size chunks: the framing half of parallel reading.
+//! Capture files read as fixed-size chunks: the framing half of parallel reading.
 //!
 //! Records carry no sync marker, so where a record starts is known only by walking the
-//! record chain from the file header. Copying the bytes is what costs; walking the
-//! headers is cheap. So several threads read chunks (fixed byte ranges) at once, and
-//! [`PcapChunks::frame`] walks each chunk's record headers in chunk order, starting
-//! where the previous chunk's walk ended. A chunk's frames are the records that start
-//! in it; one that runs past its end is completed by reading on.
+//! record chain from the file header. Copying the bytes out of the page cache is what
+//! costs; walking the headers is cheap. So several threads read chunks (fixed byte
+//! ranges) at once, and [`Chunks::frame`] walks each chunk's records in chunk order,
+//! starting where the previous chunk's walk ended. A chunk's frames are the records that
+//! start in it; one that runs past its end is completed by reading on.
 //!
-//! Frames, anomalies and errors (kind, offset, message) are those of
-//! [`CaptureReader::read_batch_in_place`](crate::CaptureReader::read_batch_in_place)
-//! on the same file: tests below compare the two on random and damaged files.
+//! Classic pcap is framed in place ([`PcapChunks`]: frames point into the chunk). pcapng
+//! ([`NgChunks`]) goes through the sequential block parser over the chunk's bytes, which
+//! copies each packet once more, out of the cache-hot chunk; the parser's state
+//! (byte order, interfaces) carries over from chunk to chunk.
+//!
+//! Frames, anomalies and errors (kind, offset, message) are those of the sequential
+//! reader ([`CaptureReader`](crate::CaptureReader)) on the same file: tests below compare
+//! the two on random and damaged files.
 #![forbid(unsafe_code)]
 
 use std::io;
 
 use crate::pcap::PcapState;
-use crate::reader::{Anomalies, FrameMeta, ReadError};
+use crate::pcapng::NgState;
+use crate::reader::{Anomalies, FrameMeta, ReadError, Src};
 
 /// Largest read made at once to complete a record past the end of a chunk: a corrupt
 /// length may claim far more than the file holds, and memory follows what arrives.
@@ -34,6 +40,173 @@ pub struct Framed {
     pub end: bool,
     /// The file is damaged here; the frames pushed before it are valid.
     pub error: Option<ReadError>,
+}
+
+/// The framing state of a capture file, either format.
+#[derive(Clone)]
+pub enum Chunks {
+    Pcap(PcapChunks),
+    Ng(NgChunks),
+}
+
+impl Chunks {
+    /// File offset of the first record (and of chunk 0).
+    pub fn start(&self) -> u64 {
+        match self {
+            Chunks::Pcap(c) => c.start(),
+            Chunks::Ng(c) => c.start,
+        }
+    }
+
+    /// [`PcapChunks::frame`] for either format. For pcapng the frames' bytes are copied
+    /// into `spare`, which is then swapped with `data`: on return the offsets index
+    /// `data` in both cases (and `spare` holds the chunk's bytes, to reuse).
+    #[allow(clippy::too_many_arguments)]
+    pub fn frame(
+        &mut self,
+        data: &mut Vec<u8>,
+        chunk_start: u64,
+        chunk_len: u64,
+        first: u64,
+        read_on: &mut ReadOn<'_>,
+        metas: &mut Vec<FrameMeta>,
+        offsets: &mut Vec<u64>,
+        anomalies: &mut Anomalies,
+        spare: &mut Vec<u8>,
+    ) -> Framed {
+        match self {
+            Chunks::Pcap(c) => c.frame(
+                data,
+                chunk_start,
+                chunk_len,
+                first,
+                read_on,
+                metas,
+                offsets,
+                anomalies,
+            ),
+            Chunks::Ng(c) => {
+                spare.clear();
+                let f = c.frame(
+                    data,
+                    chunk_start,
+                    chunk_len,
+                    first,
+                    read_on,
+                    metas,
+                    offsets,
+                    anomalies,
+                    spare,
+                );
+                std::mem::swap(data, spare);
+                f
+            }
+        }
+    }
+}
+
+/// A pcapng file's framing state: the block parser, whose byte order and interface
+/// table carry over from one chunk to the next.
+#[derive(Clone)]
+pub struct NgChunks {
+    st: NgState,
+    start: u64,
+}
+
+/// The bytes of a chunk as a `Read` positioned at a file offset; past the chunk it reads
+/// on from the file (appending to the chunk buffer).
+struct ChunkRead<'a, 'b> {
+    data: &'a mut Vec<u8>,
+    data_start: u64,
+    /// The file ends at the end of `data`.
+    eof: bool,
+    pos: u64,
+    read_on: &'a mut ReadOn<'b>,
+}
+
+impl io::Read for ChunkRead<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let end = self.data_start + self.data.len() as u64;
+        if self.pos >= end && !self.eof && !buf.is_empty() {
+            let want = buf.len().max(64 << 10).min(MAX_READ_ON);
+            if (self.read_on)(end, self.data, want)? == 0 {
+                self.eof = true;
+            }
+        }
+        let Some(from) = usize::try_from(self.pos.saturating_sub(self.data_start)).ok() else {
+            return Ok(0);
+        };
+        let have = self.data.get(from..).unwrap_or(&[]);
+        let n = have.len().min(buf.len());
+        buf[..n].copy_from_slice(&have[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl NgChunks {
+    pub(crate) fn new(st: NgState, start: u64) -> NgChunks {
+        NgChunks { st, start }
+    }
+
+    /// Like [`PcapChunks::frame`], except that the frames' bytes are appended to `out`
+    /// and the offsets index `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn frame(
+        &mut self,
+        data: &mut Vec<u8>,
+        chunk_start: u64,
+        chunk_len: u64,
+        first: u64,
+        read_on: &mut ReadOn<'_>,
+        metas: &mut Vec<FrameMeta>,
+        offsets: &mut Vec<u64>,
+        anomalies: &mut Anomalies,
+        out: &mut Vec<u8>,
+    ) -> Framed {
+        let chunk_end = chunk_start.saturating_add(chunk_len);
+        let eof = (data.len() as u64) < chunk_len;
+        let reader = ChunkRead {
+            data,
+            data_start: chunk_start,
+            eof,
+            pos: first,
+            read_on,
+        };
+        let mut src = Src::at(reader, first);
+        loop {
+            let at = src.pos();
+            if at >= chunk_end {
+                return Framed {
+                    next: at,
+                    end: false,
+                    error: None,
+                };
+            }
+            let mark = out.len();
+            match self.st.read_frame(&mut src, out, anomalies) {
+                Ok(Some(meta)) => {
+                    metas.push(meta);
+                    offsets.push(mark as u64);
+                }
+                Ok(None) => {
+                    return Framed {
+                        next: src.pos(),
+                        end: true,
+                        error: None,
+                    };
+                }
+                Err(e) => {
+                    out.truncate(mark);
+                    return Framed {
+                        next: src.pos(),
+                        end: false,
+                        error: Some(e),
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// A classic pcap file's framing state (the parsed file header).
@@ -221,8 +394,12 @@ mod tests {
     }
 
     fn chunked(file: &[u8], chunk_len: u64) -> (Frames, Option<String>, Anomalies) {
-        let r = CaptureReader::new(file).expect("header");
-        let chunks = r.pcap_chunks().expect("classic pcap");
+        let r = match CaptureReader::new(file) {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(e.to_string()), Anomalies::default()),
+        };
+        let mut chunks = r.chunks().expect("a fresh reader");
+        let mut spare = Vec::new();
         let mut read_on = |off: u64, v: &mut Vec<u8>, n: usize| -> io::Result<usize> {
             let from = (off as usize).min(file.len());
             let got = &file[from..(from + n).min(file.len())];
@@ -245,6 +422,7 @@ mod tests {
                 &mut metas,
                 &mut offsets,
                 &mut an,
+                &mut spare,
             );
             for (m, o) in metas.iter().zip(&offsets) {
                 out.push((*m, data[*o as usize..][..m.caplen as usize].to_vec()));
@@ -301,21 +479,173 @@ mod tests {
         );
     }
 
+    /// A pcapng file of random blocks: 1-3 sections of either byte order, interfaces with
+    /// and without time-resolution and offset options, Enhanced, Simple and obsolete
+    /// Packet Blocks (some with options), blocks to skip, interfaces added mid-section.
+    fn pcapng_file(rng: &mut Rng) -> Vec<u8> {
+        let mut f = Vec::new();
+        for _section in 0..1 + rng.below(3) {
+            let big = rng.below(2) == 1;
+            let u32b = |v: u32| {
+                if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            let u16b = |v: u16| {
+                if big {
+                    v.to_be_bytes()
+                } else {
+                    v.to_le_bytes()
+                }
+            };
+            let block = |f: &mut Vec<u8>, btype: u32, body: &[u8]| {
+                let total = 12 + body.len() as u32;
+                f.extend(u32b(btype));
+                f.extend(u32b(total));
+                f.extend_from_slice(body);
+                f.extend(u32b(total));
+            };
+            let pad = |v: &mut Vec<u8>| v.resize(v.len().div_ceil(4) * 4, 0);
+            let mut shb = Vec::new();
+            shb.extend(u32b(0x1a2b_3c4d));
+            shb.extend(u16b(1));
+            shb.extend(u16b(0));
+            shb.extend((-1i64).to_le_bytes());
+            block(&mut f, 0x0a0d_0d0a, &shb);
+            let mut snaplens = Vec::new();
+            let idb = |f: &mut Vec<u8>, rng: &mut Rng, snaplens: &mut Vec<u32>| {
+                let snap = [0, 65535, 100, 64][rng.below(4) as usize];
+                let mut b = Vec::new();
+                b.extend(u16b(1));
+                b.extend(u16b(0));
+                b.extend(u32b(snap));
+                if rng.below(2) == 1 {
+                    b.extend(u16b(9)); // if_tsresol
+                    b.extend(u16b(1));
+                    b.push([6u8, 9, 3, 0x86][rng.below(4) as usize]);
+                    pad(&mut b);
+                }
+                if rng.below(3) == 0 {
+                    b.extend(u16b(14)); // if_tsoffset
+                    b.extend(u16b(8));
+                    b.extend(if big {
+                        1000u64.to_be_bytes()
+                    } else {
+                        1000u64.to_le_bytes()
+                    });
+                }
+                if rng.below(2) == 1 {
+                    b.extend(u16b(0));
+                    b.extend(u16b(0));
+                }
+                block(f, 1, &b);
+                snaplens.push(snap);
+            };
+            idb(&mut f, rng, &mut snaplens);
+            for _ in 0..rng.below(40) {
+                match rng.below(12) {
+                    0 => idb(&mut f, rng, &mut snaplens),
+                    1 => block(&mut f, [4, 5, 0x0bad][rng.below(3) as usize], &[7u8; 8]),
+                    2 => {
+                        let wire = rng.below(300) as u32;
+                        let snap = match snaplens[0] {
+                            0 => wire,
+                            s => wire.min(s),
+                        };
+                        let mut b = u32b(wire).to_vec();
+                        b.extend((0..snap).map(|_| rng.next() as u8));
+                        pad(&mut b);
+                        block(&mut f, 3, &b);
+                    }
+                    k => {
+                        let iface = rng.below(snaplens.len() as u64) as u32;
+                        let caplen = match snaplens[iface as usize] {
+                            0 => rng.below(2000) as u32,
+                            s => rng.below(u64::from(s) + 1) as u32,
+                        };
+                        let wire = if rng.below(15) == 0 {
+                            caplen / 2
+                        } else {
+                            caplen + 4
+                        };
+                        let ts = rng.next() >> 8;
+                        let mut b = Vec::new();
+                        if k == 3 {
+                            b.extend(u16b(iface as u16)); // obsolete Packet Block
+                            b.extend(u16b(0));
+                        } else {
+                            b.extend(u32b(iface));
+                        }
+                        b.extend(u32b((ts >> 32) as u32));
+                        b.extend(u32b(ts as u32));
+                        b.extend(u32b(caplen));
+                        b.extend(u32b(wire));
+                        b.extend((0..caplen).map(|_| rng.next() as u8));
+                        pad(&mut b);
+                        if rng.below(4) == 0 {
+                            b.extend(u16b(1)); // opt_comment
+                            b.extend(u16b(3));
+                            b.extend(b"hi!\0");
+                            b.extend(u16b(0));
+                            b.extend(u16b(0));
+                        }
+                        block(&mut f, if k == 3 { 2 } else { 6 }, &b);
+                    }
+                }
+            }
+        }
+        f
+    }
+
     #[test]
-    fn only_classic_pcap_is_chunked() {
-        let mut ng = Vec::new();
-        ng.extend(0x0a0d_0d0au32.to_le_bytes());
-        ng.extend(28u32.to_le_bytes());
-        ng.extend(0x1a2b_3c4du32.to_le_bytes());
-        ng.extend(1u16.to_le_bytes());
-        ng.extend(0u16.to_le_bytes());
-        ng.extend((-1i64).to_le_bytes());
-        ng.extend(28u32.to_le_bytes());
-        let r = CaptureReader::new(&ng[..]).expect("pcapng header");
-        assert!(r.pcap_chunks().is_none());
+    fn pcapng_chunks_frame_exactly_what_the_sequential_reader_reads() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut damaged, mut frames, mut clean) = (0, 0, 0);
+        for case in 0..300 {
+            let mut file = pcapng_file(&mut rng);
+            match rng.below(4) {
+                0 if file.len() > 40 => {
+                    let at = 28 + rng.below(file.len() as u64 - 28) as usize;
+                    file.truncate(at);
+                }
+                1 if file.len() > 60 => {
+                    // Anywhere past the first SHB: a wrong length, type or trailer.
+                    let at = 28 + rng.below(file.len() as u64 - 32) as usize;
+                    file[at..at + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0x0f]);
+                }
+                _ => {}
+            }
+            let want = sequential(&file);
+            damaged += want.1.is_some() as u32;
+            clean += want.1.is_none() as u32;
+            frames += want.0.len();
+            for chunk_len in [1, 7, 16, 100, 1000, 4096, 1 << 20] {
+                let got = chunked(&file, chunk_len);
+                assert_eq!(got.0.len(), want.0.len(), "case {case}, chunk {chunk_len}");
+                assert!(
+                    got.0 == want.0,
+                    "case {case}, chunk {chunk_len}: frames differ"
+                );
+                assert_eq!(got.1, want.1, "case {case}, chunk {chunk_len}");
+                assert_eq!(got.2, want.2, "case {case}, chunk {chunk_len}");
+            }
+        }
+        assert!(
+            damaged > 50 && clean > 100 && frames > 2000,
+            "{damaged} {clean} {frames}"
+        );
+    }
+
+    #[test]
+    fn only_a_fresh_reader_is_chunked() {
         let mut rng = Rng(7);
         let file = pcap_file(&mut rng, 3, false);
-        let r = CaptureReader::new(&file[..]).expect("pcap header");
-        assert_eq!(r.pcap_chunks().map(|c| c.start()), Some(24));
+        let mut r = CaptureReader::new(&file[..]).expect("pcap header");
+        assert_eq!(r.chunks().map(|c| c.start()), Some(24));
+        let (mut m, mut d) = (Vec::new(), Vec::new());
+        r.read_batch(&mut m, &mut d, 1, 1 << 20).expect("a frame");
+        assert!(r.chunks().is_none());
     }
 }

@@ -138,6 +138,7 @@ fn pad4(n: u64) -> u64 {
     (n + 3) & !3
 }
 
+#[derive(Clone)]
 pub(crate) struct NgState {
     endian: Endian,
     interfaces: Vec<InterfaceInfo>,

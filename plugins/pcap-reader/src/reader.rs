@@ -300,6 +300,11 @@ impl<R: Read> Src<R> {
         Src { inner, pos: 0 }
     }
 
+    /// A source whose first byte is at file offset `pos`.
+    pub(crate) fn at(inner: R, pos: u64) -> Self {
+        Src { inner, pos }
+    }
+
     #[inline]
     pub(crate) fn pos(&self) -> u64 {
         self.pos
@@ -373,6 +378,8 @@ pub struct CaptureReader<R: Read> {
     /// Frames and bytes (headers included) parsed in place so far: the refill estimate.
     inplace_frames: u64,
     inplace_bytes: u64,
+    /// Nothing read past the file header yet (see [`CaptureReader::chunks`]).
+    fresh: bool,
 }
 
 impl<R: Read> fmt::Debug for CaptureReader<R> {
@@ -424,6 +431,7 @@ impl<R: Read> CaptureReader<R> {
             carry: Vec::new(),
             inplace_frames: 0,
             inplace_bytes: 0,
+            fresh: true,
         })
     }
 
@@ -459,6 +467,7 @@ impl<R: Read> CaptureReader<R> {
         max_frames: usize,
         max_bytes: usize,
     ) -> Result<usize, ReadError> {
+        self.fresh = false;
         if let Some(done) = self.done() {
             return done;
         }
@@ -515,6 +524,7 @@ impl<R: Read> CaptureReader<R> {
         max_frames: usize,
         max_bytes: usize,
     ) -> Result<usize, ReadError> {
+        self.fresh = false;
         if let Some(done) = self.done() {
             return done;
         }
@@ -644,17 +654,22 @@ impl<R: Read> CaptureReader<R> {
         self.finished.then_some(Ok(0))
     }
 
-    /// Classic pcap, before any record was read: the state to frame the file in chunks
-    /// (several threads reading at once, see [`crate::chunks`]); `None` otherwise.
-    pub fn pcap_chunks(&self) -> Option<crate::chunks::PcapChunks> {
-        match &self.body {
-            Body::Pcap(st)
-                if self.src.pos() == pcap::FILE_HEADER_LEN as u64 && self.carry.is_empty() =>
-            {
-                Some(crate::chunks::PcapChunks::new(st.clone(), self.src.pos()))
-            }
-            _ => None,
+    /// Before any frame was read: the state to frame the rest of the file in chunks
+    /// (several threads reading at once, see [`crate::chunks`]); `None` once reading
+    /// started.
+    pub fn chunks(&self) -> Option<crate::chunks::Chunks> {
+        if !self.fresh {
+            return None;
         }
+        let start = self.src.pos();
+        Some(match &self.body {
+            Body::Pcap(st) => {
+                crate::chunks::Chunks::Pcap(crate::chunks::PcapChunks::new(st.clone(), start))
+            }
+            Body::Ng(st) => {
+                crate::chunks::Chunks::Ng(crate::chunks::NgChunks::new(st.clone(), start))
+            }
+        })
     }
 
     /// Bytes consumed so far (for progress and error offsets).
