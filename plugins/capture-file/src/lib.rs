@@ -68,6 +68,9 @@ mod plugin {
             _options: &Options,
             chunk_bytes: u64,
         ) -> PluginResult<Option<Box<dyn ChunkedSource>>> {
+            if cfg!(not(any(unix, windows))) {
+                return Ok(None);
+            }
             let Ok(reader) = open_path(Path::new(source)) else {
                 return Ok(None);
             };
@@ -123,6 +126,11 @@ mod plugin {
                 &mut buf[done..],
                 offset + done as u64,
             );
+            #[cfg(not(any(unix, windows)))]
+            let r: io::Result<usize> = Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "positioned reads are not available on this platform",
+            ));
             match r {
                 Ok(0) => break,
                 Ok(n) => done += n,
