@@ -1399,6 +1399,26 @@ impl ReadState {
     }
 }
 
+/// Decodes batch `k` (outside the lock, so other workers read meanwhile), then publishes
+/// it in the slot its reader claimed; returns the lock held again.
+fn decode_and_publish<'a>(
+    shared: &'a (std::sync::Mutex<ReadState>, std::sync::Condvar),
+    k: u64,
+    mut batch: DecodedBatch,
+    tick: Option<i64>,
+    part: &mut RunReport,
+) -> Result<std::sync::MutexGuard<'a, ReadState>, String> {
+    batch.decode(part);
+    let (lock, cond) = shared;
+    let mut st = lock
+        .lock()
+        .map_err(|_| "a worker thread panicked".to_string())?;
+    let slot = (k - st.base) as usize;
+    st.published[slot] = Some((std::sync::Arc::new(batch), tick));
+    cond.notify_all();
+    Ok(st)
+}
+
 /// Parallel run: `n` workers, each owning a fixed set of logical flow-table shards, and a
 /// writer thread merging their rows.
 ///
@@ -1463,24 +1483,30 @@ fn run_parallel(
                     let _ = rtx.send(FromWorker::Window(rows));
                 };
                 let mut next = 0u64;
+                let lag = if chunked.is_some() {
+                    READ_LAG_CHUNKED
+                } else {
+                    READ_LAG
+                };
                 loop {
-                    // Read the next batch when the capture is free, this worker has at most
-                    // `READ_LAG` batches left to process and the slowest worker is not too
-                    // far behind; otherwise process batch `next`.
+                    // Read the next batch when the capture is free (a chunked source always
+                    // is), this worker has at most `lag` read batches left to process and
+                    // the slowest worker is not too far behind; otherwise process batch
+                    // `next`.
                     let mut st = lock.lock().map_err(|_| poisoned())?;
                     let got = loop {
                         let slowest = st.needs.iter().copied().min().unwrap_or(0);
-                        if let Some(chunked) = chunked.filter(|_| {
-                            st.end.is_none()
-                                && st.next_index <= next + READ_LAG_CHUNKED
-                                && st.next_index < slowest.saturating_add(READ_AHEAD)
-                        }) {
-                            if stop.load(Ordering::Relaxed) {
-                                st.interrupted = true;
-                                st.end = Some(st.next_index);
-                                cond.notify_all();
-                                continue;
-                            }
+                        let may_read = st.end.is_none()
+                            && (chunked.is_some() || st.capture.is_some())
+                            && st.next_index <= next + lag
+                            && st.next_index < slowest.saturating_add(READ_AHEAD);
+                        if may_read && stop.load(Ordering::Relaxed) {
+                            st.interrupted = true;
+                            st.end = Some(st.next_index);
+                            cond.notify_all();
+                            continue;
+                        }
+                        if let Some(chunked) = chunked.filter(|_| may_read) {
                             let k = st.next_index;
                             st.next_index += 1;
                             st.published.push_back(None);
@@ -1520,25 +1546,10 @@ fn run_parallel(
                             }
                             cond.notify_all();
                             drop(st);
-                            batch.decode(&mut part);
-                            st = lock.lock().map_err(|_| poisoned())?;
-                            let slot = (k - st.base) as usize;
-                            st.published[slot] = Some((Arc::new(batch), None));
-                            cond.notify_all();
+                            st = decode_and_publish(shared, k, batch, None, &mut part)?;
                             continue;
                         }
-                        if chunked.is_none()
-                            && st.capture.is_some()
-                            && st.end.is_none()
-                            && st.next_index <= next + READ_LAG
-                            && st.next_index < slowest.saturating_add(READ_AHEAD)
-                        {
-                            if stop.load(Ordering::Relaxed) {
-                                st.interrupted = true;
-                                st.end = Some(st.next_index);
-                                cond.notify_all();
-                                continue;
-                            }
+                        if may_read {
                             let mut capture = st.capture.take().expect("checked just above");
                             let mut batch = st.recycled.pop().unwrap_or_else(DecodedBatch::new);
                             let tick = st.ticker.tick();
@@ -1560,11 +1571,7 @@ fn run_parallel(
                             }
                             cond.notify_all();
                             drop(st);
-                            batch.decode(&mut part);
-                            st = lock.lock().map_err(|_| poisoned())?;
-                            let slot = (k - st.base) as usize;
-                            st.published[slot] = Some((Arc::new(batch), tick));
-                            cond.notify_all();
+                            st = decode_and_publish(shared, k, batch, tick, &mut part)?;
                             continue;
                         }
                         if next >= st.base && next < st.base + st.published.len() as u64 {

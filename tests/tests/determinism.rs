@@ -108,6 +108,34 @@ fn end_of_input_rows_merge_identically_for_any_thread_count() {
     }
 }
 
+/// Runs `jj -q extract PATH -o -` with 1, 2 and 3 threads and checks that the exit code,
+/// the messages and the rows are the same; returns the 1-thread run's.
+fn same_for_1_2_and_3_threads(
+    path: &std::path::Path,
+    name: &str,
+) -> (Option<i32>, String, Vec<u8>) {
+    let run = |threads: &str| {
+        let o = jj(&[
+            "-q",
+            "extract",
+            path.to_str().unwrap(),
+            "-o",
+            "-",
+            "--threads",
+            threads,
+        ]);
+        (o.status.code(), stderr(&o), o.stdout)
+    };
+    let one = run("1");
+    for t in ["2", "3"] {
+        let other = run(t);
+        assert_eq!(one.0, other.0, "{name}: exit code, --threads 1 vs {t}");
+        assert_eq!(one.1, other.1, "{name}: messages, --threads 1 vs {t}");
+        assert!(one.2 == other.2, "{name}: rows differ, --threads 1 vs {t}");
+    }
+    one
+}
+
 /// Parallel runs read classic pcap in 1 MiB chunks that several workers copy at once
 /// (plugin-api 1.2 `open_chunked`); the sequential reader is used with one thread. On a
 /// capture damaged inside, across and right at chunk boundaries both must give the same
@@ -156,25 +184,7 @@ fn a_damaged_capture_ends_identically_for_any_thread_count() {
     for (name, bytes) in &variants {
         let path = dir.join(format!("{name}.pcap"));
         std::fs::write(&path, bytes).unwrap();
-        let run = |threads: &str| {
-            let o = jj(&[
-                "-q",
-                "extract",
-                path.to_str().unwrap(),
-                "-o",
-                "-",
-                "--threads",
-                threads,
-            ]);
-            (o.status.code(), stderr(&o), o.stdout)
-        };
-        let one = run("1");
-        for t in ["2", "3"] {
-            let other = run(t);
-            assert_eq!(one.0, other.0, "{name}: exit code, --threads 1 vs {t}");
-            assert_eq!(one.1, other.1, "{name}: messages, --threads 1 vs {t}");
-            assert!(one.2 == other.2, "{name}: rows differ, --threads 1 vs {t}");
-        }
+        let one = same_for_1_2_and_3_threads(&path, name);
         if one.0 == Some(1) {
             assert!(one.1.contains("byte offset"), "{name}: {}", one.1);
             refused += 1;
@@ -223,25 +233,7 @@ fn a_damaged_pcapng_capture_ends_identically_for_any_thread_count() {
     for (name, bytes) in &variants {
         let path = dir.join(format!("{name}.pcapng"));
         std::fs::write(&path, bytes).unwrap();
-        let run = |threads: &str| {
-            let o = jj(&[
-                "-q",
-                "extract",
-                path.to_str().unwrap(),
-                "-o",
-                "-",
-                "--threads",
-                threads,
-            ]);
-            (o.status.code(), stderr(&o), o.stdout)
-        };
-        let one = run("1");
-        for t in ["2", "3"] {
-            let other = run(t);
-            assert_eq!(one.0, other.0, "{name}: exit code, --threads 1 vs {t}");
-            assert_eq!(one.1, other.1, "{name}: messages, --threads 1 vs {t}");
-            assert!(one.2 == other.2, "{name}: rows differ, --threads 1 vs {t}");
-        }
+        let one = same_for_1_2_and_3_threads(&path, name);
         refused += (one.0 == Some(1)) as u32;
         assert!(
             String::from_utf8_lossy(&one.2).lines().count() > 10,

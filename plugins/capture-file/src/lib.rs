@@ -113,6 +113,27 @@ mod plugin {
         spare: Vec<u8>,
     }
 
+    /// Appends one frame header per (meta, offset of its bytes in `batch.data`), counted.
+    fn push_frames(
+        batch: &mut FrameBatch,
+        metas: &[FrameMeta],
+        offsets: &[u64],
+        stats: &mut CaptureStats,
+    ) {
+        for (m, &off) in metas.iter().zip(offsets) {
+            batch.frames.push(FrameHeader {
+                ts_ns: m.ts_ns,
+                data_off: off,
+                caplen: m.caplen,
+                wire_len: m.wire_len,
+                linktype: m.linktype,
+                iface: m.iface,
+            });
+            stats.frames += 1;
+            stats.bytes += m.caplen as u64;
+        }
+    }
+
     /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of the file.
     fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         let mut done = 0;
@@ -189,18 +210,7 @@ mod plugin {
                 &mut f.spare,
             );
             batch.data = RVec::from(data);
-            for (m, &off) in f.metas.iter().zip(&f.offsets) {
-                batch.frames.push(FrameHeader {
-                    ts_ns: m.ts_ns,
-                    data_off: off,
-                    caplen: m.caplen,
-                    wire_len: m.wire_len,
-                    linktype: m.linktype,
-                    iface: m.iface,
-                });
-                f.stats.frames += 1;
-                f.stats.bytes += m.caplen as u64;
-            }
+            push_frames(batch, &f.metas, &f.offsets, &mut f.stats);
             f.stats.offset = framed.next;
             f.stats.header_anomalies = f.anomalies.header_lies;
             ChunkFramed {
@@ -238,18 +248,7 @@ mod plugin {
                 max_bytes,
             );
             batch.data = RVec::from(data);
-            for (m, &off) in self.metas.iter().zip(&self.offsets) {
-                batch.frames.push(FrameHeader {
-                    ts_ns: m.ts_ns,
-                    data_off: off,
-                    caplen: m.caplen,
-                    wire_len: m.wire_len,
-                    linktype: m.linktype,
-                    iface: m.iface,
-                });
-                self.stats.frames += 1;
-                self.stats.bytes += m.caplen as u64;
-            }
+            push_frames(batch, &self.metas, &self.offsets, &mut self.stats);
             self.stats.offset = self.reader.offset();
             self.stats.header_anomalies = self.reader.anomalies().header_lies;
             match res {

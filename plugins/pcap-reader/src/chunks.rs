@@ -438,6 +438,23 @@ mod tests {
         unreachable!()
     }
 
+    /// Frames `file` in chunks of several sizes (1 byte to 1 MiB) and checks frames,
+    /// error and anomaly counters against the sequential reader's; returns the latter.
+    fn chunked_matches_sequential(file: &[u8], case: usize) -> (Frames, Option<String>, Anomalies) {
+        let want = sequential(file);
+        for chunk_len in [1, 7, 16, 100, 1000, 4096, 1 << 20] {
+            let got = chunked(file, chunk_len);
+            assert_eq!(got.0.len(), want.0.len(), "case {case}, chunk {chunk_len}");
+            assert!(
+                got.0 == want.0,
+                "case {case}, chunk {chunk_len}: frames differ"
+            );
+            assert_eq!(got.1, want.1, "case {case}, chunk {chunk_len}");
+            assert_eq!(got.2, want.2, "case {case}, chunk {chunk_len}");
+        }
+        want
+    }
+
     #[test]
     fn chunks_frame_exactly_what_the_sequential_reader_reads() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -457,20 +474,10 @@ mod tests {
                 }
                 _ => {}
             }
-            let want = sequential(&file);
+            let want = chunked_matches_sequential(&file, case);
             damaged += want.1.is_some() as u32;
             lies += want.2.header_lies;
             frames += want.0.len();
-            for chunk_len in [1, 7, 16, 100, 1000, 4096, 1 << 20] {
-                let got = chunked(&file, chunk_len);
-                assert_eq!(got.0.len(), want.0.len(), "case {case}, chunk {chunk_len}");
-                assert!(
-                    got.0 == want.0,
-                    "case {case}, chunk {chunk_len}: frames differ"
-                );
-                assert_eq!(got.1, want.1, "case {case}, chunk {chunk_len}");
-                assert_eq!(got.2, want.2, "case {case}, chunk {chunk_len}");
-            }
         }
         // The cases cover damaged files, header anomalies and many frames.
         assert!(
@@ -617,20 +624,10 @@ mod tests {
                 }
                 _ => {}
             }
-            let want = sequential(&file);
+            let want = chunked_matches_sequential(&file, case);
             damaged += want.1.is_some() as u32;
             clean += want.1.is_none() as u32;
             frames += want.0.len();
-            for chunk_len in [1, 7, 16, 100, 1000, 4096, 1 << 20] {
-                let got = chunked(&file, chunk_len);
-                assert_eq!(got.0.len(), want.0.len(), "case {case}, chunk {chunk_len}");
-                assert!(
-                    got.0 == want.0,
-                    "case {case}, chunk {chunk_len}: frames differ"
-                );
-                assert_eq!(got.1, want.1, "case {case}, chunk {chunk_len}");
-                assert_eq!(got.2, want.2, "case {case}, chunk {chunk_len}");
-            }
         }
         assert!(
             damaged > 50 && clean > 100 && frames > 2000,
