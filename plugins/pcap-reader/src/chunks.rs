@@ -438,6 +438,20 @@ mod tests {
         unreachable!()
     }
 
+    /// Damages half of the files past their first `header` bytes: a quarter cut anywhere,
+    /// a quarter with 4 bytes overwritten by `word`.
+    fn damage(rng: &mut Rng, file: &mut Vec<u8>, header: usize, word: [u8; 4]) {
+        let room = file.len().saturating_sub(header + 4) as u64;
+        match rng.below(4) {
+            0 if room > 0 => file.truncate(header + rng.below(room + 4) as usize),
+            1 if room > 16 => {
+                let at = header + rng.below(room) as usize;
+                file[at..at + 4].copy_from_slice(&word);
+            }
+            _ => {}
+        }
+    }
+
     /// Frames `file` in chunks of several sizes (1 byte to 1 MiB) and checks frames,
     /// error and anomaly counters against the sequential reader's; returns the latter.
     fn chunked_matches_sequential(file: &[u8], case: usize) -> (Frames, Option<String>, Anomalies) {
@@ -462,18 +476,8 @@ mod tests {
         for case in 0..300 {
             let n = rng.below(60) as usize;
             let mut file = pcap_file(&mut rng, n, case % 2 == 1);
-            // Damage some: cut anywhere, or write a length beyond any limit.
-            match rng.below(4) {
-                0 if file.len() > 24 => {
-                    let at = 24 + rng.below(file.len() as u64 - 24) as usize;
-                    file.truncate(at);
-                }
-                1 if file.len() > 40 => {
-                    let at = 24 + rng.below(file.len() as u64 - 40) as usize;
-                    file[at..at + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
-                }
-                _ => {}
-            }
+            // A length beyond any limit, or anything else wrong in a record header.
+            damage(&mut rng, &mut file, 24, [0xff, 0xff, 0xff, 0x7f]);
             let want = chunked_matches_sequential(&file, case);
             damaged += want.1.is_some() as u32;
             lies += want.2.header_lies;
@@ -612,18 +616,8 @@ mod tests {
         let (mut damaged, mut frames, mut clean) = (0, 0, 0);
         for case in 0..300 {
             let mut file = pcapng_file(&mut rng);
-            match rng.below(4) {
-                0 if file.len() > 40 => {
-                    let at = 28 + rng.below(file.len() as u64 - 28) as usize;
-                    file.truncate(at);
-                }
-                1 if file.len() > 60 => {
-                    // Anywhere past the first SHB: a wrong length, type or trailer.
-                    let at = 28 + rng.below(file.len() as u64 - 32) as usize;
-                    file[at..at + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0x0f]);
-                }
-                _ => {}
-            }
+            // Past the first SHB: a wrong length, type or trailer.
+            damage(&mut rng, &mut file, 28, [0xff, 0xff, 0xff, 0x0f]);
             let want = chunked_matches_sequential(&file, case);
             damaged += want.1.is_some() as u32;
             clean += want.1.is_none() as u32;
