@@ -1514,7 +1514,7 @@ fn run_parallel(
                             drop(st);
                             let read = chunked.read_chunk(k, &mut batch.frames).into_result();
                             st = lock.lock().map_err(|_| poisoned())?;
-                            while st.framed != k && !st.end.is_some_and(|e| k >= e) {
+                            while st.framed != k && st.end.is_none_or(|e| k < e) {
                                 st = cond.wait(st).map_err(|_| poisoned())?;
                             }
                             if st.end.is_some_and(|e| k >= e) {

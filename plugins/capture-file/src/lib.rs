@@ -10,8 +10,8 @@ pub use jj_pcap_reader::{pcap, pcapng, reader};
 pub use reader::*;
 
 mod plugin {
-    use super::{open_path, Anomalies, CaptureReader, FrameMeta, ReadErrorKind};
-    use jj_pcap_reader::chunks::Chunks;
+    use super::{open_path, CaptureReader, FrameMeta, ReadErrorKind};
+    use jj_pcap_reader::chunks::{Chunks, FrameList};
     use jj_plugin_api::{
         abi_stable::std_types::{ROption, RVec},
         BatchStatus, CaptureFactory, CaptureSource, CaptureStats, ChunkFramed, ChunkedSource,
@@ -85,10 +85,7 @@ mod plugin {
                 framing: Mutex::new(Framing {
                     chunks,
                     stats: CaptureStats::default(),
-                    anomalies: Anomalies::default(),
-                    metas: Vec::new(),
-                    offsets: Vec::new(),
-                    spare: Vec::new(),
+                    frames: FrameList::default(),
                 }),
             })))
         }
@@ -106,11 +103,7 @@ mod plugin {
     struct Framing {
         chunks: Chunks,
         stats: CaptureStats,
-        anomalies: Anomalies,
-        metas: Vec<FrameMeta>,
-        offsets: Vec<u64>,
-        /// pcapng: the buffer frames are copied into (see `Chunks::frame`).
-        spare: Vec<u8>,
+        frames: FrameList,
     }
 
     /// Appends one frame header per (meta, offset of its bytes in `batch.data`), counted.
@@ -192,8 +185,6 @@ mod plugin {
         fn frame_chunk(&self, index: u64, first: u64, batch: &mut FrameBatch) -> ChunkFramed {
             let mut guard = self.framing.lock().unwrap_or_else(|e| e.into_inner());
             let f = &mut *guard;
-            f.metas.clear();
-            f.offsets.clear();
             let mut data = std::mem::take(&mut batch.data).into_vec();
             let chunk_start = self.start + index * self.chunk_bytes;
             let mut read_on =
@@ -204,15 +195,12 @@ mod plugin {
                 self.chunk_bytes,
                 first,
                 &mut read_on,
-                &mut f.metas,
-                &mut f.offsets,
-                &mut f.anomalies,
-                &mut f.spare,
+                &mut f.frames,
             );
             batch.data = RVec::from(data);
-            push_frames(batch, &f.metas, &f.offsets, &mut f.stats);
+            push_frames(batch, &f.frames.metas, &f.frames.offsets, &mut f.stats);
             f.stats.offset = framed.next;
-            f.stats.header_anomalies = f.anomalies.header_lies;
+            f.stats.header_anomalies = f.frames.anomalies.header_lies;
             ChunkFramed {
                 next: framed.next,
                 end: framed.end as u8,

@@ -42,6 +42,20 @@ pub struct Framed {
     pub error: Option<ReadError>,
 }
 
+/// The frames of one chunk, and what framing counts over the whole file. Reused from
+/// chunk to chunk: [`Chunks::frame`] replaces the frames and adds to the counters.
+#[derive(Debug, Default)]
+pub struct FrameList {
+    /// One per frame, in file order.
+    pub metas: Vec<FrameMeta>,
+    /// Where each frame's bytes start in the chunk's data.
+    pub offsets: Vec<u64>,
+    /// Tolerated oddities over every chunk framed so far.
+    pub anomalies: Anomalies,
+    /// pcapng: the buffer the next chunk's frames are copied into.
+    spare: Vec<u8>,
+}
+
 /// The framing state of a capture file, either format.
 #[derive(Clone)]
 pub enum Chunks {
@@ -58,10 +72,16 @@ impl Chunks {
         }
     }
 
-    /// [`PcapChunks::frame`] for either format. For pcapng the frames' bytes are copied
-    /// into `spare`, which is then swapped with `data`: on return the offsets index
-    /// `data` in both cases (and `spare` holds the chunk's bytes, to reuse).
-    #[allow(clippy::too_many_arguments)]
+    /// Frames the records that start in the chunk `chunk_start .. chunk_start +
+    /// chunk_len` at or after file offset `first` into `out` (its frames are replaced).
+    /// `data` holds the file's bytes from `chunk_start` (all `chunk_len` of them unless the
+    /// file ends first); on return `out.offsets` index `data`. A record running past the
+    /// end of `data` is completed with `read_on(file_offset, buf, n)`, which appends up to
+    /// `n` bytes read at `file_offset` to `buf` and returns how many (0 at end of file).
+    ///
+    /// Classic pcap frames point into the chunk as read. pcapng frames are copied into
+    /// a spare buffer that is then swapped with `data` (the chunk's bytes are kept in
+    /// `out` for the next chunk).
     pub fn frame(
         &mut self,
         data: &mut Vec<u8>,
@@ -69,36 +89,25 @@ impl Chunks {
         chunk_len: u64,
         first: u64,
         read_on: &mut ReadOn<'_>,
-        metas: &mut Vec<FrameMeta>,
-        offsets: &mut Vec<u64>,
-        anomalies: &mut Anomalies,
-        spare: &mut Vec<u8>,
+        out: &mut FrameList,
     ) -> Framed {
+        out.metas.clear();
+        out.offsets.clear();
         match self {
-            Chunks::Pcap(c) => c.frame(
-                data,
-                chunk_start,
-                chunk_len,
-                first,
-                read_on,
-                metas,
-                offsets,
-                anomalies,
-            ),
+            Chunks::Pcap(c) => c.frame(data, chunk_start, chunk_len, first, read_on, out),
             Chunks::Ng(c) => {
-                spare.clear();
+                let mut copies = std::mem::take(&mut out.spare);
+                copies.clear();
                 let f = c.frame(
                     data,
                     chunk_start,
                     chunk_len,
                     first,
                     read_on,
-                    metas,
-                    offsets,
-                    anomalies,
-                    spare,
+                    out,
+                    &mut copies,
                 );
-                std::mem::swap(data, spare);
+                out.spare = std::mem::replace(data, copies);
                 f
             }
         }
@@ -128,7 +137,7 @@ impl io::Read for ChunkRead<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let end = self.data_start + self.data.len() as u64;
         if self.pos >= end && !self.eof && !buf.is_empty() {
-            let want = buf.len().max(64 << 10).min(MAX_READ_ON);
+            let want = buf.len().clamp(64 << 10, MAX_READ_ON);
             if (self.read_on)(end, self.data, want)? == 0 {
                 self.eof = true;
             }
@@ -149,8 +158,8 @@ impl NgChunks {
         NgChunks { st, start }
     }
 
-    /// Like [`PcapChunks::frame`], except that the frames' bytes are appended to `out`
-    /// and the offsets index `out`.
+    /// Like [`PcapChunks::frame`], except that the frames' bytes are appended to
+    /// `copies` and the offsets index `copies`.
     #[allow(clippy::too_many_arguments)]
     fn frame(
         &mut self,
@@ -159,10 +168,8 @@ impl NgChunks {
         chunk_len: u64,
         first: u64,
         read_on: &mut ReadOn<'_>,
-        metas: &mut Vec<FrameMeta>,
-        offsets: &mut Vec<u64>,
-        anomalies: &mut Anomalies,
-        out: &mut Vec<u8>,
+        out: &mut FrameList,
+        copies: &mut Vec<u8>,
     ) -> Framed {
         let chunk_end = chunk_start.saturating_add(chunk_len);
         let eof = (data.len() as u64) < chunk_len;
@@ -183,11 +190,11 @@ impl NgChunks {
                     error: None,
                 };
             }
-            let mark = out.len();
-            match self.st.read_frame(&mut src, out, anomalies) {
+            let mark = copies.len();
+            match self.st.read_frame(&mut src, copies, &mut out.anomalies) {
                 Ok(Some(meta)) => {
-                    metas.push(meta);
-                    offsets.push(mark as u64);
+                    out.metas.push(meta);
+                    out.offsets.push(mark as u64);
                 }
                 Ok(None) => {
                     return Framed {
@@ -197,7 +204,7 @@ impl NgChunks {
                     };
                 }
                 Err(e) => {
-                    out.truncate(mark);
+                    copies.truncate(mark);
                     return Framed {
                         next: src.pos(),
                         end: false,
@@ -226,24 +233,15 @@ impl PcapChunks {
         self.start
     }
 
-    /// Walks the records that start in the chunk `chunk_start .. chunk_start + chunk_len`
-    /// at or after file offset `first`. `data` holds the file's bytes from `chunk_start`
-    /// (all `chunk_len` of them unless the file ends first). For each record one
-    /// [`FrameMeta`] and the offset of its bytes in `data` are pushed. A record running
-    /// past the end of `data` is completed with `read_on(file_offset, data, n)`, which
-    /// appends up to `n` bytes read at `file_offset` and returns how many (0 at end of
-    /// file).
-    #[allow(clippy::too_many_arguments)]
-    pub fn frame(
+    /// [`Chunks::frame`] for classic pcap: frames point into `data`; appends to `out`.
+    fn frame(
         &self,
         data: &mut Vec<u8>,
         chunk_start: u64,
         chunk_len: u64,
         first: u64,
         read_on: &mut ReadOn<'_>,
-        metas: &mut Vec<FrameMeta>,
-        offsets: &mut Vec<u64>,
-        anomalies: &mut Anomalies,
+        out: &mut FrameList,
     ) -> Framed {
         let rec_len = self.st.record_header_len();
         let chunk_end = chunk_start.saturating_add(chunk_len);
@@ -283,7 +281,8 @@ impl PcapChunks {
                 }
             }
             let hdr = &data[rel..rel + rec_len];
-            let (ts_ns, caplen, wire_len) = match self.st.parse_header(hdr, at, anomalies) {
+            let (ts_ns, caplen, wire_len) = match self.st.parse_header(hdr, at, &mut out.anomalies)
+            {
                 Ok(v) => v,
                 Err(e) => return done(at, false, Some(e)),
             };
@@ -298,8 +297,8 @@ impl PcapChunks {
                     return done(at, false, Some(e));
                 }
             }
-            metas.push(self.st.meta(ts_ns, caplen, wire_len));
-            offsets.push((rel + rec_len) as u64);
+            out.metas.push(self.st.meta(ts_ns, caplen, wire_len));
+            out.offsets.push((rel + rec_len) as u64);
             at += (rec_len + caplen as usize) as u64;
         }
     }
@@ -323,23 +322,27 @@ mod tests {
         }
     }
 
+    fn be_or_le32(big: bool, v: u32) -> [u8; 4] {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    fn be_or_le16(big: bool, v: u16) -> [u8; 2] {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
     /// A classic pcap file of `n` records with random lengths (some past the wire length,
     /// some sub-second fields out of range), little- or big-endian.
     fn pcap_file(rng: &mut Rng, n: usize, big: bool) -> Vec<u8> {
-        let u32b = |v: u32| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
-        let u16b = |v: u16| {
-            if big {
-                v.to_be_bytes()
-            } else {
-                v.to_le_bytes()
-            }
-        };
+        let u32b = |v: u32| be_or_le32(big, v);
+        let u16b = |v: u16| be_or_le16(big, v);
         let mut f = Vec::new();
         f.extend(u32b(0xa1b2_c3d4));
         f.extend(u16b(2));
@@ -399,39 +402,34 @@ mod tests {
             Err(e) => return (Vec::new(), Some(e.to_string()), Anomalies::default()),
         };
         let mut chunks = r.chunks().expect("a fresh reader");
-        let mut spare = Vec::new();
         let mut read_on = |off: u64, v: &mut Vec<u8>, n: usize| -> io::Result<usize> {
             let from = (off as usize).min(file.len());
             let got = &file[from..(from + n).min(file.len())];
             v.extend_from_slice(got);
             Ok(got.len())
         };
-        let (mut out, mut an) = (Vec::new(), Anomalies::default());
+        let (mut out, mut list) = (Vec::new(), FrameList::default());
         let mut first = chunks.start();
         for index in 0.. {
             let chunk_start = chunks.start() + index * chunk_len;
             let from = (chunk_start as usize).min(file.len());
             let mut data = file[from..(from + chunk_len as usize).min(file.len())].to_vec();
-            let (mut metas, mut offsets) = (Vec::new(), Vec::new());
             let f = chunks.frame(
                 &mut data,
                 chunk_start,
                 chunk_len,
                 first,
                 &mut read_on,
-                &mut metas,
-                &mut offsets,
-                &mut an,
-                &mut spare,
+                &mut list,
             );
-            for (m, o) in metas.iter().zip(&offsets) {
+            for (m, o) in list.metas.iter().zip(&list.offsets) {
                 out.push((*m, data[*o as usize..][..m.caplen as usize].to_vec()));
             }
             if let Some(e) = f.error {
-                return (out, Some(e.to_string()), an);
+                return (out, Some(e.to_string()), list.anomalies);
             }
             if f.end {
-                return (out, None, an);
+                return (out, None, list.anomalies);
             }
             first = f.next;
         }
@@ -497,20 +495,8 @@ mod tests {
         let mut f = Vec::new();
         for _section in 0..1 + rng.below(3) {
             let big = rng.below(2) == 1;
-            let u32b = |v: u32| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            };
-            let u16b = |v: u16| {
-                if big {
-                    v.to_be_bytes()
-                } else {
-                    v.to_le_bytes()
-                }
-            };
+            let u32b = |v: u32| be_or_le32(big, v);
+            let u16b = |v: u16| be_or_le16(big, v);
             let block = |f: &mut Vec<u8>, btype: u32, body: &[u8]| {
                 let total = 12 + body.len() as u32;
                 f.extend(u32b(btype));
