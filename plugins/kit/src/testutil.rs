@@ -219,4 +219,9 @@ impl XorShift64 {
         self.0 = x;
         x
     }
+
+    /// A value in `0..n` (0 when `n` is 0); modulo bias is irrelevant for tests.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
 }

@@ -309,18 +309,7 @@ mod tests {
     use super::*;
     use crate::CaptureReader;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n.max(1)
-        }
-    }
+    use jj_kit::testutil::XorShift64 as Rng;
 
     fn be_or_le32(big: bool, v: u32) -> [u8; 4] {
         if big {
@@ -370,7 +359,7 @@ mod tests {
             f.extend(u32b(frac));
             f.extend(u32b(caplen));
             f.extend(u32b(wire));
-            f.extend((0..caplen).map(|_| rng.next() as u8));
+            f.extend((0..caplen).map(|_| rng.next_u64() as u8));
         }
         f
     }
@@ -552,7 +541,7 @@ mod tests {
                             s => wire.min(s),
                         };
                         let mut b = u32b(wire).to_vec();
-                        b.extend((0..snap).map(|_| rng.next() as u8));
+                        b.extend((0..snap).map(|_| rng.next_u64() as u8));
                         pad(&mut b);
                         block(&mut f, 3, &b);
                     }
@@ -567,7 +556,7 @@ mod tests {
                         } else {
                             caplen + 4
                         };
-                        let ts = rng.next() >> 8;
+                        let ts = rng.next_u64() >> 8;
                         let mut b = Vec::new();
                         if k == 3 {
                             b.extend(u16b(iface as u16)); // obsolete Packet Block
@@ -579,7 +568,7 @@ mod tests {
                         b.extend(u32b(ts as u32));
                         b.extend(u32b(caplen));
                         b.extend(u32b(wire));
-                        b.extend((0..caplen).map(|_| rng.next() as u8));
+                        b.extend((0..caplen).map(|_| rng.next_u64() as u8));
                         pad(&mut b);
                         if rng.below(4) == 0 {
                             b.extend(u16b(1)); // opt_comment
