@@ -1381,7 +1381,7 @@ impl Drop for LeaveGuard<'_> {
                 .iter()
                 .position(Option::is_none)
                 .map_or(st.next_index, |i| st.base + i as u64);
-            st.end = Some(st.end.map_or(missing, |e| e.min(missing)));
+            st.end_at(missing);
         }
         st.trim();
         cond.notify_all();
@@ -1389,6 +1389,12 @@ impl Drop for LeaveGuard<'_> {
 }
 
 impl ReadState {
+    /// The run ends before batch `e` (or earlier, if an end was already set: a worker
+    /// that panicked may have cut it short while another was still reading).
+    fn end_at(&mut self, e: u64) {
+        self.end = Some(self.end.map_or(e, |old| old.min(e)));
+    }
+
     /// Drops published batches every worker is done with.
     fn trim(&mut self) {
         let done = self.needs.iter().copied().min().unwrap_or(0);
@@ -1540,9 +1546,9 @@ fn run_parallel(
                                 if st.capture_error.is_none() {
                                     st.capture_error = Some(e.message.to_string());
                                 }
-                                st.end = Some(k + 1);
+                                st.end_at(k + 1);
                             } else if ended {
-                                st.end = Some(k + 1);
+                                st.end_at(k + 1);
                             }
                             cond.notify_all();
                             drop(st);
@@ -1567,7 +1573,7 @@ fn run_parallel(
                                 st.capture_error = read_report.capture_error;
                             }
                             if !more {
-                                st.end = Some(k + 1);
+                                st.end_at(k + 1);
                             }
                             cond.notify_all();
                             drop(st);
