@@ -184,10 +184,6 @@ pub struct ChunkedCaptureDecl {
     pub factory: FfiChunkedFactoryBox,
 }
 
-/// Entry points added in plugin-api 1.2. The root module [`PluginLib`] cannot grow (an
-/// older library would fail the host's layout check), so a library exports these through
-/// a second symbol, [`EXT_V1_SYMBOL`], which 1.0 and 1.1 libraries lack. A later minor
-/// version adds `jj_plugin_ext_v2` rather than changing this struct.
 /// A writer component's preferred batch size for one of its formats.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
@@ -198,6 +194,11 @@ pub struct WriterHintDecl {
     pub batch_values: u32,
 }
 
+/// Entry points added in plugin-api 1.2. The root module [`PluginLib`] cannot grow (an
+/// older library would fail the host's layout check), so a library exports these through
+/// a second symbol, [`EXT_V1_SYMBOL`], which 1.0 and 1.1 libraries lack. This struct and
+/// the trait objects it reaches are frozen: a later minor version adds
+/// `jj_plugin_ext_v2` rather than changing them.
 #[repr(C)]
 #[derive(StableAbi)]
 pub struct PluginExtV1 {
