@@ -1175,9 +1175,10 @@ fn cmd_extract(
         threads,
         compat_joyfuljay: compat,
         live: live.is_some(),
-        writer_batch_values: plugins.writer_hints[writer_idx]
-            .iter()
-            .find(|(f, _)| *f == format)
+        writer_batch_values: plugins
+            .writer_hints
+            .get(writer_idx)
+            .and_then(|hints| hints.iter().find(|(f, _)| *f == format))
             .map_or(0, |(_, v)| *v),
     };
     let stop = crate::signals::stop_flag();
