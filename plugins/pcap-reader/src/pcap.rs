@@ -163,15 +163,7 @@ impl PcapState {
         if caplen > self.limit {
             return Err(ReadError::too_big(off, caplen, self.limit));
         }
-        if self.snaplen != 0 && caplen > self.snaplen {
-            an.over_snaplen += 1;
-        }
-        let wire_len = if caplen > orig {
-            an.header_lies += 1;
-            caplen
-        } else {
-            orig
-        };
+        let wire_len = an.lengths(caplen, orig, self.snaplen);
         let (frac_ns, frac_max) = if self.nanos {
             (ts_frac as i64, 1_000_000_000u32)
         } else {

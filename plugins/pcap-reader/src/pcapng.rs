@@ -328,6 +328,39 @@ impl NgState {
         }
     }
 
+    /// The rest of a packet block whose first `head` bytes were read: `caplen` bytes of
+    /// packet data (appended to `data`), `rest` bytes to skip (padding, options), then
+    /// the trailing length.
+    #[allow(clippy::too_many_arguments)]
+    fn read_packet_data<R: Read>(
+        &self,
+        src: &mut Src<R>,
+        off: u64,
+        btype: u32,
+        total: u32,
+        head: u64,
+        caplen: u32,
+        rest: u64,
+        data: &mut Vec<u8>,
+    ) -> Result<(), ReadError> {
+        let io = |e: std::io::Error| ReadError::io(off, &e);
+        let got = src.fill_vec(data, caplen as usize).map_err(io)?;
+        let skipped = if got == caplen as usize {
+            src.skip(rest).map_err(io)?
+        } else {
+            0
+        };
+        if got < caplen as usize || skipped < rest {
+            return Err(ReadError::truncated(
+                off,
+                "a packet record",
+                head + got as u64 + skipped,
+                total as u64,
+            ));
+        }
+        self.read_trailer(src, off, btype, total)
+    }
+
     /// Reads and checks the trailing block length.
     fn read_trailer<R: Read>(
         &self,
@@ -489,37 +522,24 @@ impl NgState {
                 ),
             ));
         }
-        if info.snaplen != 0 && caplen > info.snaplen {
-            an.over_snaplen += 1;
-        }
-        let wire_len = if caplen > orig {
-            an.header_lies += 1;
-            caplen
-        } else {
-            orig
-        };
+        let wire_len = an.lengths(caplen, orig, info.snaplen);
         let (ts_ns, clamped) = timestamp_ns(units, info.tsresol, info.ts_offset_s);
         if clamped {
             an.ts_clamped += 1;
         }
         let linktype = info.linktype;
 
-        let got = src.fill_vec(data, caplen as usize).map_err(io)?;
-        let rest = room - caplen as u64; // padding + options
-        let skipped = if got == caplen as usize {
-            src.skip(rest).map_err(io)?
-        } else {
-            0
-        };
-        if got < caplen as usize || skipped < rest {
-            return Err(ReadError::truncated(
-                off,
-                "a packet record",
-                28 + got as u64 + skipped,
-                total as u64,
-            ));
-        }
-        self.read_trailer(src, off, btype, total)?;
+        // padding + options follow the data
+        self.read_packet_data(
+            src,
+            off,
+            btype,
+            total,
+            28,
+            caplen,
+            room - caplen as u64,
+            data,
+        )?;
         Ok(FrameMeta {
             ts_ns,
             caplen,
@@ -569,22 +589,8 @@ impl NgState {
         }
         let linktype = info.linktype;
 
-        let got = src.fill_vec(data, caplen as usize).map_err(io)?;
-        let rest = (room - caplen) as u64;
-        let skipped = if got == caplen as usize {
-            src.skip(rest).map_err(io)?
-        } else {
-            0
-        };
-        if got < caplen as usize || skipped < rest {
-            return Err(ReadError::truncated(
-                off,
-                "a packet record",
-                12 + got as u64 + skipped,
-                total as u64,
-            ));
-        }
-        self.read_trailer(src, off, BT_SPB, total)?;
+        let rest = u64::from(room - caplen);
+        self.read_packet_data(src, off, BT_SPB, total, 12, caplen, rest, data)?;
         Ok(FrameMeta {
             ts_ns: 0,
             caplen,

@@ -289,6 +289,22 @@ pub struct Anomalies {
     pub skipped_blocks: u64,
 }
 
+impl Anomalies {
+    /// Counts what a record's lengths say (caplen past the snap length, or past the wire
+    /// length) and returns the wire length to use: never below `caplen`.
+    pub(crate) fn lengths(&mut self, caplen: u32, orig: u32, snaplen: u32) -> u32 {
+        if snaplen != 0 && caplen > snaplen {
+            self.over_snaplen += 1;
+        }
+        if caplen > orig {
+            self.header_lies += 1;
+            caplen
+        } else {
+            orig
+        }
+    }
+}
+
 /// Byte source that tracks its offset. Never allocates.
 pub(crate) struct Src<R> {
     inner: R,
@@ -467,7 +483,6 @@ impl<R: Read> CaptureReader<R> {
         max_frames: usize,
         max_bytes: usize,
     ) -> Result<usize, ReadError> {
-        self.fresh = false;
         if let Some(done) = self.done() {
             return done;
         }
@@ -524,7 +539,6 @@ impl<R: Read> CaptureReader<R> {
         max_frames: usize,
         max_bytes: usize,
     ) -> Result<usize, ReadError> {
-        self.fresh = false;
         if let Some(done) = self.done() {
             return done;
         }
@@ -645,8 +659,10 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// What a read call returns without reading: the error held back from the previous
-    /// call, or `Ok(0)` once finished; `None` to go on reading.
+    /// call, or `Ok(0)` once finished; `None` to go on reading. Every read call starts
+    /// here, so from then on the reader is no longer fresh.
     fn done(&mut self) -> Option<Result<usize, ReadError>> {
+        self.fresh = false;
         if let Some(e) = self.pending.take() {
             self.finished = true;
             return Some(Err(e));
