@@ -31,7 +31,7 @@ const MAX_READ_ON: usize = 1 << 20;
 /// (0 at end of file).
 pub type ReadOn<'a> = dyn FnMut(u64, &mut Vec<u8>, usize) -> io::Result<usize> + 'a;
 
-/// What [`PcapChunks::frame`] found in one chunk.
+/// What [`Chunks::frame`] found in one chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Framed {
     /// File offset of the first record starting after this chunk.
@@ -122,30 +122,61 @@ pub struct NgChunks {
     start: u64,
 }
 
-/// The bytes of a chunk as a `Read` positioned at a file offset; past the chunk it reads
-/// on from the file (appending to the chunk buffer).
-struct ChunkRead<'a, 'b> {
+/// A chunk's bytes, which grow past the chunk when a record runs on.
+struct ChunkBytes<'a, 'b> {
+    /// The file's bytes from `start`.
     data: &'a mut Vec<u8>,
-    data_start: u64,
+    start: u64,
     /// The file ends at the end of `data`.
     eof: bool,
-    pos: u64,
     read_on: &'a mut ReadOn<'b>,
+}
+
+impl<'a, 'b> ChunkBytes<'a, 'b> {
+    /// `data` holds chunk bytes as read: fewer than `chunk_len` means the file ended.
+    fn new(data: &'a mut Vec<u8>, start: u64, chunk_len: u64, read_on: &'a mut ReadOn<'b>) -> Self {
+        let eof = (data.len() as u64) < chunk_len;
+        ChunkBytes {
+            data,
+            start,
+            eof,
+            read_on,
+        }
+    }
+
+    /// Makes `data` reach `len` bytes, reading on at least `min_read` bytes at a time
+    /// (at most [`MAX_READ_ON`]); `false` when the file ends first.
+    fn ensure(&mut self, len: usize, min_read: usize) -> io::Result<bool> {
+        while self.data.len() < len {
+            if self.eof {
+                return Ok(false);
+            }
+            let n = (len - self.data.len()).max(min_read).min(MAX_READ_ON);
+            let at = self.start + self.data.len() as u64;
+            if (self.read_on)(at, self.data, n)? == 0 {
+                self.eof = true;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Chunk bytes as a `Read` positioned at file offset `pos`, for the pcapng parser.
+struct ChunkRead<'a, 'b> {
+    bytes: ChunkBytes<'a, 'b>,
+    pos: u64,
 }
 
 impl io::Read for ChunkRead<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let end = self.data_start + self.data.len() as u64;
-        if self.pos >= end && !self.eof && !buf.is_empty() {
-            let want = buf.len().clamp(64 << 10, MAX_READ_ON);
-            if (self.read_on)(end, self.data, want)? == 0 {
-                self.eof = true;
-            }
-        }
-        let Some(from) = usize::try_from(self.pos.saturating_sub(self.data_start)).ok() else {
+        let Some(from) = usize::try_from(self.pos.saturating_sub(self.bytes.start)).ok() else {
             return Ok(0);
         };
-        let have = self.data.get(from..).unwrap_or(&[]);
+        if !buf.is_empty() {
+            // Read on in 64 KiB steps, not the parser's few bytes at a time.
+            self.bytes.ensure(from + 1, 64 << 10)?;
+        }
+        let have = self.bytes.data.get(from..).unwrap_or(&[]);
         let n = have.len().min(buf.len());
         buf[..n].copy_from_slice(&have[..n]);
         self.pos += n as u64;
@@ -172,13 +203,9 @@ impl NgChunks {
         copies: &mut Vec<u8>,
     ) -> Framed {
         let chunk_end = chunk_start.saturating_add(chunk_len);
-        let eof = (data.len() as u64) < chunk_len;
         let reader = ChunkRead {
-            data,
-            data_start: chunk_start,
-            eof,
+            bytes: ChunkBytes::new(data, chunk_start, chunk_len, read_on),
             pos: first,
-            read_on,
         };
         let mut src = Src::at(reader, first);
         loop {
@@ -245,24 +272,9 @@ impl PcapChunks {
     ) -> Framed {
         let rec_len = self.st.record_header_len();
         let chunk_end = chunk_start.saturating_add(chunk_len);
-        // The file is known to end at `chunk_start + data.len()` once a read came short.
-        let mut eof = (data.len() as u64) < chunk_len;
+        let mut bytes = ChunkBytes::new(data, chunk_start, chunk_len, read_on);
         let mut at = first;
         let done = |next: u64, end: bool, error: Option<ReadError>| Framed { next, end, error };
-        // Makes `data` reach `want` bytes when the file has them; false at end of file.
-        let mut ensure = |data: &mut Vec<u8>, want: usize, eof: &mut bool| -> io::Result<bool> {
-            while data.len() < want {
-                if *eof {
-                    return Ok(false);
-                }
-                let n = (want - data.len()).min(MAX_READ_ON);
-                let got = read_on(chunk_start + data.len() as u64, data, n)?;
-                if got == 0 {
-                    *eof = true;
-                }
-            }
-            Ok(true)
-        };
         loop {
             if at >= chunk_end {
                 return done(at, false, None);
@@ -270,28 +282,28 @@ impl PcapChunks {
             let Some(rel) = usize::try_from(at - chunk_start).ok() else {
                 return done(at, false, None);
             };
-            match ensure(data, rel + rec_len, &mut eof) {
+            match bytes.ensure(rel + rec_len, 0) {
                 Err(e) => return done(at, false, Some(ReadError::io(at, &e))),
                 Ok(true) => {}
-                Ok(false) if data.len() <= rel => return done(at, true, None),
+                Ok(false) if bytes.data.len() <= rel => return done(at, true, None),
                 Ok(false) => {
-                    let have = (data.len() - rel) as u64;
+                    let have = (bytes.data.len() - rel) as u64;
                     let e = ReadError::truncated(at, "a packet record", have, rec_len as u64);
                     return done(at, false, Some(e));
                 }
             }
-            let hdr = &data[rel..rel + rec_len];
+            let hdr = &bytes.data[rel..rel + rec_len];
             let (ts_ns, caplen, wire_len) = match self.st.parse_header(hdr, at, &mut out.anomalies)
             {
                 Ok(v) => v,
                 Err(e) => return done(at, false, Some(e)),
             };
             let end = rel + rec_len + caplen as usize;
-            match ensure(data, end, &mut eof) {
+            match bytes.ensure(end, 0) {
                 Err(e) => return done(at, false, Some(ReadError::io(at, &e))),
                 Ok(true) => {}
                 Ok(false) => {
-                    let have = (data.len() - rel) as u64;
+                    let have = (bytes.data.len() - rel) as u64;
                     let want = (rec_len + caplen as usize) as u64;
                     let e = ReadError::truncated(at, "a packet record", have, want);
                     return done(at, false, Some(e));
