@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::spec::{spec, Spec};
 use jj_kit::compat;
-use jj_kit::stats::{summarize, summarize_basic, Summary};
+use jj_kit::stats::{summarize, summarize_basic, Mode, Summary};
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
     PluginResult, Requirements, Value, DIR_FWD,
@@ -442,8 +442,8 @@ pub struct Size {
     payload: [Vec<f64>; 3],
     /// Sorting scratch for the percentiles.
     sorted: Vec<f64>,
-    /// `(IP length, arrival index)` pairs for the dominant size.
-    by_size: Vec<(u32, u32)>,
+    /// IP lengths counted for the dominant size.
+    by_size: Mode,
 }
 
 impl Size {
@@ -453,13 +453,13 @@ impl Size {
             pkt: Default::default(),
             payload: Default::default(),
             sorted: Vec::new(),
-            by_size: Vec::new(),
+            by_size: Mode::new(),
         }
     }
 
     /// Capacities of the scratch buffers (tests check that warm instances keep them).
     #[cfg(test)]
-    pub(crate) fn capacities(&self) -> [usize; 8] {
+    pub(crate) fn capacities(&self) -> [usize; 7] {
         [
             self.pkt[0].capacity(),
             self.pkt[1].capacity(),
@@ -468,30 +468,8 @@ impl Size {
             self.payload[1].capacity(),
             self.payload[2].capacity(),
             self.sorted.capacity(),
-            self.by_size.capacity(),
         ]
     }
-}
-
-/// The most frequent value of `pairs` (value, arrival index) and its count; on a tie
-/// the value whose first occurrence comes first. Sorts `pairs`. `None` if empty.
-fn dominant(pairs: &mut [(u32, u32)]) -> Option<(u32, usize)> {
-    pairs.sort_unstable();
-    // (count, first index, value) of the best run so far
-    let mut best: Option<(usize, u32, u32)> = None;
-    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
-        let (value, first) = run[0];
-        let better = match best {
-            None => true,
-            Some((count, first_best, _)) => {
-                run.len() > count || (run.len() == count && first < first_best)
-            }
-        };
-        if better {
-            best = Some((run.len(), first, value));
-        }
-    }
-    best.map(|(count, _, value)| (value, count))
 }
 
 fn put_stats5(out: &mut [Value], first: usize, s: &Summary) {
@@ -529,14 +507,14 @@ impl Extractor for Size {
         for v in self.pkt.iter_mut().chain(self.payload.iter_mut()) {
             v.clear();
         }
-        self.by_size.clear();
 
         let mut with_payload = [0u64; 2];
         let mut ip_bytes = [0u64; 2];
         let mut l7_bytes = [0u64; 2];
         // (min, max) of the non-zero payload lengths per direction
         let mut l7_range: [Option<(u32, u32)>; 2] = [None, None];
-        for (idx, p) in flow.packets().iter().enumerate() {
+        self.by_size.clear();
+        for p in flow.packets() {
             let d = usize::from(p.dir != DIR_FWD);
             let len = p.ip_len;
             let pl = compat::payload_len(p, compat);
@@ -544,8 +522,7 @@ impl Extractor for Size {
             self.pkt[1 + d].push(f64::from(len));
             self.payload[0].push(f64::from(pl));
             self.payload[1 + d].push(f64::from(pl));
-            self.by_size
-                .push((len, u32::try_from(idx).unwrap_or(u32::MAX)));
+            self.by_size.push(len);
             ip_bytes[d] += u64::from(len);
             l7_bytes[d] += u64::from(pl);
             if pl > 0 {
@@ -593,7 +570,7 @@ impl Extractor for Size {
         // The square of the standard deviation (not `var`), as the reference defines it.
         out[PKT_LEN_VARIANCE].set_float(if n > 1 { all.std * all.std } else { 0.0 });
 
-        let (size, count) = dominant(&mut self.by_size).unwrap_or((0, 0));
+        let (size, count) = self.by_size.take().unwrap_or((0, 0));
         out[DOMINANT_PKT_SIZE].set_int(i64::from(size));
         out[DOMINANT_PKT_RATIO].set_float(share(count as f64, n as f64));
 
@@ -631,24 +608,5 @@ impl Extractor for Size {
             seq.resize(len, 0);
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod unit {
-    use super::dominant;
-
-    #[test]
-    fn dominant_prefers_the_first_seen_value_on_a_tie() {
-        assert_eq!(dominant(&mut []), None);
-        // sizes 60, 52, 52, 60, 40 (indices 0..5): 60 and 52 both twice, 60 first
-        let mut v = vec![(60, 0), (52, 1), (52, 2), (60, 3), (40, 4)];
-        assert_eq!(dominant(&mut v), Some((60, 2)));
-        // 52 first this time
-        let mut v = vec![(52, 0), (60, 1), (60, 2), (52, 3)];
-        assert_eq!(dominant(&mut v), Some((52, 2)));
-        // a clear winner regardless of order
-        let mut v = vec![(1, 0), (2, 1), (2, 2), (2, 3), (1, 4)];
-        assert_eq!(dominant(&mut v), Some((2, 3)));
     }
 }

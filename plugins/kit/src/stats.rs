@@ -279,6 +279,89 @@ pub fn min_max(values: &[f64]) -> (f64, f64) {
     })
 }
 
+/// Values below this are counted in [`Mode`]'s dense tables; larger ones (IPv6
+/// jumbograms) are sorted.
+const MODE_DENSE: u32 = 1 << 16;
+
+/// The most frequent of a sequence of `u32` values, the first-seen one on a tie, in
+/// one pass: values below 2^16 (every IP length but a jumbogram's) are counted in
+/// dense tables that only the values seen are cleared from, so a flow costs its
+/// packets plus its distinct values (a sort cost `n log n`). Reuse one across flows:
+/// the tables (512 KiB) are allocated on first use and kept.
+#[derive(Clone, Debug, Default)]
+pub struct Mode {
+    /// `[count, index of the first occurrence]` of each value below `MODE_DENSE`
+    /// (empty until first use).
+    dense: Vec<[u32; 2]>,
+    /// Values counted since the last [`Mode::take`], in first-seen order.
+    seen: Vec<u32>,
+    /// `(value, index)` of values at or above `MODE_DENSE`.
+    big: Vec<(u32, u32)>,
+    /// Values pushed since the last take.
+    n: u32,
+}
+
+impl Mode {
+    pub fn new() -> Self {
+        Mode::default()
+    }
+
+    /// Counts `value` (the next in sequence).
+    #[inline]
+    pub fn push(&mut self, value: u32) {
+        let idx = self.n;
+        self.n = self.n.saturating_add(1);
+        if value >= MODE_DENSE {
+            self.big.push((value, idx));
+            return;
+        }
+        if self.dense.is_empty() {
+            self.dense = vec![[0; 2]; MODE_DENSE as usize];
+        }
+        let slot = &mut self.dense[value as usize];
+        if slot[0] == 0 {
+            *slot = [0, idx];
+            self.seen.push(value);
+        }
+        slot[0] += 1;
+    }
+
+    /// Forgets what was pushed since the last take.
+    pub fn clear(&mut self) {
+        self.take();
+    }
+
+    /// The most frequent value pushed since the last take and its count (on a tie, the
+    /// value whose first occurrence came first); `None` if nothing was pushed. Resets
+    /// the counter for the next sequence.
+    pub fn take(&mut self) -> Option<(u32, usize)> {
+        // (count, first index, value) of the best so far
+        let mut best: Option<(usize, u32, u32)> = None;
+        let mut consider = |count: usize, first: u32, value: u32| {
+            let better = match best {
+                None => true,
+                Some((c, f, _)) => count > c || (count == c && first < f),
+            };
+            if better {
+                best = Some((count, first, value));
+            }
+        };
+        for &v in &self.seen {
+            let slot = &mut self.dense[v as usize];
+            consider(slot[0] as usize, slot[1], v);
+            slot[0] = 0;
+        }
+        self.seen.clear();
+        self.big.sort_unstable();
+        for run in self.big.chunk_by(|a, b| a.0 == b.0) {
+            consider(run.len(), run[0].1, run[0].0);
+        }
+        self.big.clear();
+        self.n = 0;
+        best.map(|(count, _, value)| (value, count))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +425,65 @@ mod tests {
                 let want = summarize_by_sorting(&v);
                 assert_eq!(bits(&got), bits(&want), "n = {n}, kind = {kind}");
             }
+        }
+    }
+
+    /// The mode by definition: count every value over the whole sequence.
+    fn mode_by_counting(v: &[u32]) -> Option<(u32, usize)> {
+        let mut best: Option<(u32, usize)> = None;
+        for (i, &x) in v.iter().enumerate() {
+            if v[..i].contains(&x) {
+                continue; // counted at its first occurrence, which comes first
+            }
+            let c = v.iter().filter(|&&y| y == x).count();
+            if best.is_none_or(|(_, bc)| c > bc) {
+                best = Some((x, c));
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn mode_is_the_most_frequent_and_the_first_seen_on_a_tie() {
+        let mut m = Mode::new();
+        assert_eq!(m.take(), None);
+        for v in [52, 60, 1500, 60, 52] {
+            m.push(v);
+        }
+        assert_eq!(m.take(), Some((52, 2)), "52 and 60 twice; 52 first");
+        // the counter starts over after a take
+        for v in [60, 1500, 1500] {
+            m.push(v);
+        }
+        assert_eq!(m.take(), Some((1500, 2)));
+        // jumbogram lengths (>= 2^16) compete with the dense ones by the same rules
+        for v in [70_000, 40, 70_000, 40] {
+            m.push(v);
+        }
+        assert_eq!(m.take(), Some((70_000, 2)));
+        for v in [40, 70_000, 70_000, 40] {
+            m.push(v);
+        }
+        assert_eq!(m.take(), Some((40, 2)));
+    }
+
+    #[test]
+    fn mode_matches_counting_on_random_sequences() {
+        let mut rng = crate::testutil::XorShift64(0x6d6f6465);
+        let mut m = Mode::new();
+        for _ in 0..2000 {
+            let n = rng.below(40) as usize;
+            // few distinct values (ties are common), some of them past the dense range
+            let v: Vec<u32> = (0..n)
+                .map(|_| match rng.below(8) {
+                    0 => 65_530 + rng.below(12) as u32,
+                    _ => 40 + rng.below(6) as u32,
+                })
+                .collect();
+            for &x in &v {
+                m.push(x);
+            }
+            assert_eq!(m.take(), mode_by_counting(&v), "{v:?}");
         }
     }
 
