@@ -3,6 +3,7 @@
 //! Every plugin links this crate statically, so each numeric convention of the
 //! reference implementation (JoyfulJay, see the spec §3) is written exactly once:
 //!
+//! * [`addr`] — IP addresses as text (dotted quad, RFC 5952 or glibc `inet_ntop`).
 //! * [`stats`] — numpy-compatible pairwise summation, mean / population variance /
 //!   standard deviation, the reference's own percentile formula, and the combined
 //!   [`stats::Summary`].
@@ -19,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod compat;
 pub mod entropy;
 pub mod hash;
