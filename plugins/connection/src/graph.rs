@@ -56,6 +56,15 @@ impl<K: Hash + Eq> NodeIds<K> {
         *self.map.entry(key).or_insert(next)
     }
 
+    /// Every key, indexed by its id.
+    pub fn keys_by_id(&self) -> Vec<&K> {
+        let mut keys: Vec<Option<&K>> = vec![None; self.map.len()];
+        for (k, &id) in &self.map {
+            keys[id as usize] = Some(k);
+        }
+        keys.into_iter().flatten().collect()
+    }
+
     /// The id of `key` if it has one.
     pub fn get(&self, key: &K) -> Option<u32> {
         self.map.get(key).copied()
@@ -85,16 +94,19 @@ pub enum CommunityAlgorithm {
     Louvain,
     /// Deterministic semi-synchronous label propagation (see [`label_propagation`]).
     LabelPropagation,
+    /// Greedy modularity maximisation (see [`greedy_modularity`]).
+    Greedy,
 }
 
 impl CommunityAlgorithm {
     /// The accepted option values, for messages.
-    pub const ACCEPTED: &'static str = "louvain, label_propagation or none";
+    pub const ACCEPTED: &'static str = "louvain, greedy, label_propagation or none";
 
     pub fn parse(s: &str) -> Option<CommunityAlgorithm> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
             "louvain" => CommunityAlgorithm::Louvain,
             "label_propagation" => CommunityAlgorithm::LabelPropagation,
+            "greedy" => CommunityAlgorithm::Greedy,
             "none" => CommunityAlgorithm::None,
             _ => return None,
         })
@@ -631,6 +643,153 @@ pub fn louvain(g: &DiGraph, weights: &[u64]) -> Vec<u32> {
     }
 }
 
+/// One candidate merge in [`greedy_modularity`]'s order: the largest modularity gain
+/// first, ties by the pair's node labels (the first node's, then the second's), as
+/// NetworkX's heaps order `(-dq, u, v)`. Gains compare as floats, so `-0.0 == 0.0`.
+#[derive(Clone, Copy, Debug)]
+struct Merge {
+    neg_dq: f64,
+    /// Label ranks of the two communities' surviving nodes.
+    u: u32,
+    v: u32,
+}
+
+impl PartialEq for Merge {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Merge {}
+
+impl PartialOrd for Merge {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Merge {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // Gains are finite (m >= 1): `partial_cmp` never fails.
+        self.neg_dq
+            .partial_cmp(&o.neg_dq)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(self.u.cmp(&o.u))
+            .then(self.v.cmp(&o.v))
+    }
+}
+
+/// Greedy modularity communities (Clauset, Newman & Moore, as NetworkX 3.x's
+/// `greedy_modularity_communities` with its defaults: unweighted, resolution 1, merging
+/// while the best gain is not negative) of the undirected simple graph underlying `g`,
+/// a self loop counting in its node's degree and in the edge count. Returns a community
+/// index per node, renumbered by first appearance in node order.
+///
+/// Every node starts alone; each step merges the pair of adjacent communities with the
+/// largest gain `dq` (ties: the smallest `label_rank` of the first community, then of
+/// the second, NetworkX's comparison of node labels), the first into the second, and
+/// updates the gains with the same float operations in the same order, so that ties
+/// fall the same way. Empty `label_rank`: node order breaks ties.
+pub fn greedy_modularity(g: &DiGraph, label_rank: &[u32]) -> Vec<u32> {
+    use std::collections::BTreeSet;
+    let n = g.n;
+    let (off, nbrs, self_loop) = g.undirected();
+    let loops = self_loop.iter().filter(|&&l| l).count();
+    let m = nbrs.len() / 2 + loops;
+    if m == 0 {
+        return (0..n as u32).collect();
+    }
+    let rank: Vec<u32> = if label_rank.len() == n {
+        label_rank.to_vec()
+    } else {
+        (0..n as u32).collect()
+    };
+    let mut node_of = vec![0u32; n];
+    for (v, &r) in rank.iter().enumerate() {
+        node_of[r as usize] = v as u32;
+    }
+    let q0 = 1.0 / m as f64;
+    let mut a: Vec<f64> = (0..n)
+        .map(|v| {
+            let deg = (off[v + 1] - off[v]) as usize + 2 * usize::from(self_loop[v]);
+            deg as f64 * q0 * 0.5
+        })
+        .collect();
+    // dq[u][v]: the gain of merging u's community into v's, for adjacent communities.
+    let mut dq: Vec<HashMap<u32, f64>> = vec![HashMap::new(); n];
+    let mut heap: BTreeSet<Merge> = BTreeSet::new();
+    // The nodes of each community, under its surviving node.
+    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|v| vec![v]).collect();
+    let key = |u: u32, v: u32, d: f64| Merge {
+        neg_dq: -d,
+        u: rank[u as usize],
+        v: rank[v as usize],
+    };
+    for u in 0..n {
+        for &v in &nbrs[off[u] as usize..off[u + 1] as usize] {
+            let d = q0 * 1.0 - (a[u] * a[v as usize] + a[u] * a[v as usize]);
+            dq[u].insert(v, d);
+            heap.insert(key(u as u32, v, d));
+        }
+    }
+    while let Some(best) = heap.pop_first() {
+        if -best.neg_dq < 0.0 {
+            break;
+        }
+        let (u, v) = (node_of[best.u as usize], node_of[best.v as usize]);
+        let (ui, vi) = (u as usize, v as usize);
+        if let Some(&back) = dq[vi].get(&u) {
+            heap.remove(&key(v, u, back));
+        }
+        // Merge u into v: the gains of v's community with every neighbour of either.
+        let mut all: Vec<u32> = dq[ui].keys().chain(dq[vi].keys()).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        for w in all {
+            if w == u || w == v {
+                continue;
+            }
+            let wi = w as usize;
+            let d = match (dq[vi].get(&w), dq[ui].get(&w)) {
+                (Some(&dv), Some(&du)) => dv + du,
+                (Some(&dv), None) => dv - (a[ui] * a[wi] + a[wi] * a[ui]),
+                (None, Some(&du)) => du - (a[vi] * a[wi] + a[wi] * a[vi]),
+                (None, None) => continue,
+            };
+            for (row, col) in [(v, w), (w, v)] {
+                if let Some(old) = dq[row as usize].insert(col, d) {
+                    heap.remove(&key(row, col, old));
+                }
+                heap.insert(key(row, col, d));
+            }
+        }
+        // Drop u's row and column.
+        for (w, old) in std::mem::take(&mut dq[ui]) {
+            let back = dq[w as usize].remove(&u);
+            if w != v {
+                heap.remove(&key(u, w, old));
+                if let Some(b) = back {
+                    heap.remove(&key(w, u, b));
+                }
+            }
+        }
+        a[vi] += a[ui];
+        a[ui] = 0.0;
+        let mut moved = std::mem::take(&mut members[ui]);
+        if moved.len() > members[vi].len() {
+            std::mem::swap(&mut moved, &mut members[vi]);
+        }
+        members[vi].extend(moved);
+    }
+    let mut label = vec![0u32; n];
+    for (c, nodes) in members.iter().enumerate() {
+        for &x in nodes {
+            label[x as usize] = c as u32;
+        }
+    }
+    renumber(&label)
+}
+
 /// Rounds of label updates after which [`label_propagation`] stops even if some label
 /// is not yet among its node's most frequent ones (convergence is normally reached in a
 /// handful of rounds).
@@ -805,7 +964,9 @@ impl Window {
     }
 
     /// Every per-node and per-flow quantity the features need.
-    pub fn compute(&self, opts: GraphOptions) -> Metrics {
+    /// `label_rank[v]` orders the nodes by their text label, for the greedy algorithm's
+    /// ties (node order when it is empty).
+    pub fn compute(&self, opts: GraphOptions, label_rank: &[u32]) -> Metrics {
         let n = self.nodes as usize;
         let mut node = vec![NodeTotals::default(); n];
         let mut edge_of: HashMap<(u32, u32), u32> = HashMap::new();
@@ -855,6 +1016,7 @@ impl Window {
                 CommunityAlgorithm::None => Vec::new(),
                 CommunityAlgorithm::Louvain => louvain(&graph, &edge_flows),
                 CommunityAlgorithm::LabelPropagation => label_propagation(&graph),
+                CommunityAlgorithm::Greedy => greedy_modularity(&graph, label_rank),
             };
             (betweenness(&graph), clustering(&graph), community)
         } else {

@@ -31,10 +31,15 @@
 //! * `connection_use_ports` (bool, false) — node = address and port;
 //! * `connection_include_graph_metrics` (bool, true) — without it the 9 graph features
 //!   (`conn_src_out_degree` … `conn_dst_clustering`) are not columns at all;
-//! * `connection_community_algorithm` (`louvain` default, `label_propagation`, `none`) —
-//!   any other value is a configuration error. Both algorithms are deterministic (node
-//!   order = first-seen order, no randomness), so their indices will not match
-//!   JoyfulJay's unseeded ones;
+//! * `connection_community_algorithm` (`louvain` default, `greedy`, `label_propagation`,
+//!   `none`) — any other value is a configuration error. All are deterministic (node
+//!   order = first-seen order, no randomness). Louvain and label propagation are random
+//!   in NetworkX, so their partitions may differ from JoyfulJay's; greedy modularity is
+//!   deterministic there too and gives the same partition (ties broken by the node
+//!   labels' text, as NetworkX compares them). Community indices are numbered by first
+//!   appearance in node order for every algorithm. Greedy costs, like NetworkX's, about
+//!   the degree of the merged communities per merge: a hub with 10,000 neighbours takes
+//!   about 20 s a window, so bound windows (`--graph-window`) on such traffic;
 //! * `connection_include_temporal` (bool, false) — three more columns after the others,
 //!   JoyfulJay's unschematised `conn_src_flow_rate`, `conn_temporal_spread`,
 //!   `conn_burst_connections` (see [`temporal`]).
@@ -45,6 +50,8 @@
 
 pub mod graph;
 pub mod temporal;
+
+use std::fmt::Write as _;
 
 use graph::{CommunityAlgorithm, FlowRecord, GraphOptions, Metrics, NodeIds, Window};
 use jj_kit::time::ts_ns_to_secs;
@@ -402,6 +409,33 @@ impl Connection {
         self.phase = Phase::Observing;
     }
 
+    /// Each node's rank among the window's node labels as the reference writes them
+    /// (`ip`, or `ip:port` with `connection_use_ports`; IPv6 as `inet_ntop` prints it),
+    /// ordered as Python orders strings (by code point: bytes, for this ASCII text).
+    fn label_ranks(&self) -> PluginResult<Vec<u32>> {
+        let keys = self.ids.keys_by_id();
+        let mut labels: Vec<(String, u32)> = Vec::with_capacity(keys.len());
+        for (id, k) in keys.iter().enumerate() {
+            let mut text = String::new();
+            jj_kit::addr::write_ip(&mut text, k.version, &k.addr, true)
+                .and_then(|()| {
+                    if self.cfg.use_ports {
+                        write!(text, ":{}", k.port)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|_| PluginError::other("connection: formatting a node label failed"))?;
+            labels.push((text, id as u32));
+        }
+        labels.sort_unstable();
+        let mut rank = vec![0u32; labels.len()];
+        for (r, (_, id)) in labels.iter().enumerate() {
+            rank[*id as usize] = r as u32;
+        }
+        Ok(rank)
+    }
+
     /// Computes the window's graph (at the first `finish_row`).
     fn finish_window(&mut self) -> PluginResult<()> {
         if self.window.is_empty() {
@@ -409,7 +443,13 @@ impl Connection {
                 "connection: finish_row before any observe_row (the host must observe every flow of a window first)",
             ));
         }
-        let metrics = self.window.compute(self.cfg.graph_options());
+        let ranks = if self.cfg.graph_metrics && self.cfg.communities == CommunityAlgorithm::Greedy
+        {
+            self.label_ranks()?
+        } else {
+            Vec::new()
+        };
+        let metrics = self.window.compute(self.cfg.graph_options(), &ranks);
         let temporal = if self.cfg.temporal {
             let n = metrics.node_count();
             let out: Vec<u64> = (0..n as u32)

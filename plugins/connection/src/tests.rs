@@ -159,7 +159,7 @@ fn options_change_the_columns() {
 #[test]
 fn bad_options_are_config_errors() {
     for (k, v) in [
-        ("connection_community_algorithm", "greedy"),
+        ("connection_community_algorithm", "greedy_modularity"),
         ("connection_community_algorithm", ""),
         ("connection_use_ports", "maybe"),
         ("connection_include_graph_metrics", "2"),
@@ -171,16 +171,19 @@ fn bad_options_are_config_errors() {
         assert!(ConnectionFactory.create(&o).is_err());
     }
     let e = ConnectionFactory
-        .describe(&options(&[("connection_community_algorithm", "greedy")]))
+        .describe(&options(&[(
+            "connection_community_algorithm",
+            "modularity",
+        )]))
         .unwrap_err();
     assert!(
         e.message
             .as_str()
-            .contains("louvain, label_propagation or none"),
+            .contains("louvain, greedy, label_propagation or none"),
         "{}",
         e.message
     );
-    for v in ["louvain", "label_propagation", "none"] {
+    for v in ["louvain", "greedy", "label_propagation", "none"] {
         ConnectionFactory
             .create(&options(&[("connection_community_algorithm", v)]))
             .unwrap();
@@ -438,4 +441,42 @@ fn address_keys() {
     // two other nodes.
     assert_eq!(i(&rows[0][2]), 2);
     assert_eq!(i(&rows[2][2]), 1);
+}
+
+/// Greedy modularity on the path N3 – N1 – N0 – N2 – N4 (nodes numbered in first-seen
+/// order) breaks its ties by the nodes' address text, as NetworkX compares node labels.
+/// Expected partitions from NetworkX 3.6.1 (`greedy_modularity_communities` on that
+/// path with these labels): addresses ascending with node order → {N0, N1, N3},
+/// {N2, N4}; descending → {N0, N2, N4}, {N1, N3}.
+#[test]
+fn greedy_breaks_ties_by_address_text() {
+    let path = |addr: &dyn Fn(u8) -> [u8; 4]| {
+        vec![
+            flow(addr(0), 1000, addr(1), 80, T0, &[60]),
+            flow(addr(0), 1001, addr(2), 80, T0 + MS, &[60]),
+            flow(addr(1), 1002, addr(3), 80, T0 + 2 * MS, &[60]),
+            flow(addr(2), 1003, addr(4), 80, T0 + 3 * MS, &[60]),
+        ]
+    };
+    let communities = |flows: &[TestFlow]| {
+        let mut ex = ConnectionFactory
+            .create(&options(&[("connection_community_algorithm", "greedy")]))
+            .unwrap();
+        run_window(&mut ex, flows)
+            .iter()
+            .map(|r| (i(&r[15]), i(&r[16]), bl(&r[17])))
+            .collect::<Vec<_>>()
+    };
+    // 10.0.0.1 … 10.0.0.5 in node order
+    let up = communities(&path(&|k| [10, 0, 0, 1 + k]));
+    assert_eq!(
+        up,
+        [(0, 0, true), (0, 1, false), (0, 0, true), (1, 1, true)]
+    );
+    // 10.0.0.5 … 10.0.0.1 in node order
+    let down = communities(&path(&|k| [10, 0, 0, 5 - k]));
+    assert_eq!(
+        down,
+        [(0, 1, false), (0, 0, true), (1, 1, true), (0, 0, true)]
+    );
 }
