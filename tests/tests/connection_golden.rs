@@ -106,10 +106,13 @@ fn connection_features_match_joyfuljay_golden() {
                 bytes: uint(r, "total_bytes", &name),
             });
         }
-        let metrics = window.compute(GraphOptions {
-            graph_metrics: true,
-            communities: CommunityAlgorithm::None,
-        });
+        let metrics = window.compute(
+            GraphOptions {
+                graph_metrics: true,
+                communities: CommunityAlgorithm::None,
+            },
+            &[],
+        );
         for (i, r) in rows.iter().enumerate() {
             rows_total += 1;
             let f = metrics.flow(i);
