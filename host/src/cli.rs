@@ -10,7 +10,9 @@ use crate::{
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use jj_decode::anomaly;
-use jj_plugin_api::{abi_stable::std_types::RStr, meta::Requirements, ColumnMeta, Options};
+use jj_plugin_api::{
+    abi_stable::std_types::RStr, meta::Requirements, ColumnMeta, Options, StreamFraming,
+};
 use std::{
     path::{Path, PathBuf},
     time::Instant,
@@ -759,14 +761,14 @@ fn cmd_plugins(plugins: &Plugins) -> i32 {
             .find(|e| e.component == i)
             .map(|e| e.info.features.len().to_string())
             .unwrap_or_else(|| "error".into());
-        row(
-            c.library,
-            &c.name,
-            "extractor",
-            &c.version,
-            n,
-            c.description.clone(),
-        );
+        let description = match plugins.stream_framing.get(i).copied().flatten() {
+            Some(f) => format!(
+                "{} [TCP streams read as {}-byte-header records]",
+                c.description, f.header_len
+            ),
+            None => c.description.clone(),
+        };
+        row(c.library, &c.name, "extractor", &c.version, n, description);
     }
     for c in &plugins.writers {
         let formats: Vec<String> = c
@@ -889,6 +891,13 @@ fn cmd_profiles(cli: &Cli, plugins: &Plugins, action: &ProfilesAction) -> i32 {
     }
 }
 
+/// The stream framing the flow table may apply: the one every stream-reading extractor
+/// of the run declared, if they all declared the same; otherwise none (streams whole).
+fn common_framing(framings: &[Option<StreamFraming>]) -> Option<StreamFraming> {
+    let first = (*framings.first()?)?;
+    framings.iter().all(|f| *f == Some(first)).then_some(first)
+}
+
 fn pick_format(cfg: &RunConfig, output: &str) -> String {
     if let Some(f) = &cfg.format {
         return f.clone();
@@ -1009,6 +1018,8 @@ fn cmd_extract(
     };
     let mut columns: Vec<ColumnMeta> = Vec::new();
     let mut reqs = Requirements::default();
+    // Per selected extractor that asks for TCP streams: its framing, if declared.
+    let mut stream_framings: Vec<Option<StreamFraming>> = Vec::new();
     let mut offsets = vec![usize::MAX; cat.extractors.len()];
     for (e, entry) in cat.extractors.iter().enumerate() {
         if selection.columns.iter().any(|(x, _)| *x == e) {
@@ -1029,6 +1040,15 @@ fn cmd_extract(
                 );
             }
             reqs = reqs.merge(entry.info.requirements);
+            if entry.info.requirements.stream_bytes_per_direction > 0 {
+                stream_framings.push(
+                    plugins
+                        .stream_framing
+                        .get(entry.component)
+                        .copied()
+                        .flatten(),
+                );
+            }
         }
     }
     for &(e, i) in &selection.columns {
@@ -1168,6 +1188,7 @@ fn cmd_extract(
             payload_bytes_per_packet: reqs.payload_bytes_per_packet,
             payload_bytes_per_direction: reqs.payload_bytes_per_direction,
             stream_bytes_per_direction: reqs.stream_bytes_per_direction,
+            stream_framing: common_framing(&stream_framings),
             tcp_option_bytes: reqs.tcp_option_bytes != 0,
             compat_joyfuljay: compat,
             ..FlowConfig::default()
@@ -1370,8 +1391,8 @@ fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
         || r.flows.streams_with_gap > 0
     {
         notes.push(format!(
-            "TCP streams: {} retransmitted bytes, {} out-of-order segments, {} dropped segments, {} directions with a gap, {} truncated",
-            st.retransmitted_bytes, st.ooo_segments, st.dropped_segments, r.flows.streams_with_gap, r.flows.streams_truncated
+            "TCP streams: {} retransmitted bytes, {} out-of-order segments, {} dropped segments, {} directions with a gap, {} truncated, {} ended early (the extractors read no further)",
+            st.retransmitted_bytes, st.ooo_segments, st.dropped_segments, r.flows.streams_with_gap, r.flows.streams_truncated, r.flows.streams_cut
         ));
     }
     if r.capture.header_anomalies > 0 {
@@ -1382,5 +1403,27 @@ fn print_report(quiet: bool, input: &str, r: &RunReport, secs: f64) {
     }
     if !notes.is_empty() {
         eprintln!("jj: counted: {}", notes.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_framing;
+    use jj_plugin_api::{ByteCheck, StreamFraming};
+
+    #[test]
+    fn a_framing_applies_only_when_every_stream_reader_declares_it() {
+        let a = StreamFraming::records(5, 3, 2).check(0, ByteCheck::one_of(0, &[22]));
+        let b = StreamFraming::records(2, 0, 2);
+        assert_eq!(common_framing(&[]), None, "no stream readers");
+        assert_eq!(common_framing(&[Some(a)]), Some(a));
+        assert_eq!(common_framing(&[Some(a), Some(a)]), Some(a));
+        assert_eq!(
+            common_framing(&[Some(a), None]),
+            None,
+            "one reads whole streams"
+        );
+        assert_eq!(common_framing(&[None, Some(a)]), None);
+        assert_eq!(common_framing(&[Some(a), Some(b)]), None, "two framings");
     }
 }

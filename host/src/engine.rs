@@ -507,6 +507,7 @@ impl RunReport {
         f.peak_flows += c.peak_flows;
         f.streams_with_gap += c.streams_with_gap;
         f.streams_truncated += c.streams_truncated;
+        f.streams_cut += c.streams_cut;
         let (a, b) = (&mut f.streams, &c.streams);
         a.retransmitted_bytes += b.retransmitted_bytes;
         a.overlap_bytes += b.overlap_bytes;

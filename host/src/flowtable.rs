@@ -117,6 +117,9 @@ pub struct FlowConfig {
     pub payload_bytes_per_direction: u32,
     /// Reassembled TCP stream bytes kept per direction (0 = no reassembly).
     pub stream_bytes_per_direction: u32,
+    /// How the extractors read the streams, when they all declared the same framing:
+    /// a direction's stream is kept only up to its first record that fails it.
+    pub stream_framing: Option<jj_plugin_api::StreamFraming>,
     pub tcp_option_bytes: bool,
     /// JoyfulJay 0.1.6.1 flow semantics: a FIN or RST on a non-first packet ends the flow
     /// at once; no linger, tombstones, active timeout or packet bound; idle expiry only by
@@ -135,6 +138,7 @@ impl Default for FlowConfig {
             payload_bytes_per_packet: 0,
             payload_bytes_per_direction: 0,
             stream_bytes_per_direction: 0,
+            stream_framing: None,
             tcp_option_bytes: false,
             compat_joyfuljay: false,
         }
@@ -159,6 +163,8 @@ pub struct FlowCounters {
     pub streams_with_gap: u64,
     /// Stream directions cut by the per-direction byte bound.
     pub streams_truncated: u64,
+    /// Directions whose stream a framing cut (nothing kept or counted after the cut).
+    pub streams_cut: u64,
     pub peak_flows: u64,
 }
 
@@ -472,6 +478,7 @@ impl FlowTable {
                 c.streams.before_start_bytes += x.before_start_bytes;
                 c.streams_with_gap += st.gap() as u64;
                 c.streams_truncated += st.truncated() as u64;
+                c.streams_cut += st.cut() as u64;
             }
         }
         // Keep big buffers from pinning memory after a huge flow.
@@ -703,13 +710,14 @@ impl FlowTable {
                 .get(start..start + d.payload_captured as usize)
                 .unwrap_or(&[]);
             let limit = self.cfg.stream_bytes_per_direction;
-            f.streams[dir as usize].push(
+            f.streams[dir as usize].push_framed(
                 d.tcp_seq,
                 d.tcp_flags & 0x02 != 0,
                 d.tcp_flags & 0x01 != 0,
                 bytes,
                 limit,
                 limit.min(STREAM_OOO_LIMIT),
+                self.cfg.stream_framing.as_ref(),
             );
         }
         let opt_off = f.hdr_bytes.len() as u32;

@@ -9,9 +9,9 @@ use jj_plugin_api::{
     abi_stable::library::{lib_header_from_path, LibraryError, RootModule},
     ffi::{
         ChunkedCaptureDecl, ComponentInfo, FfiCaptureFactoryBox, FfiChunkedFactoryBox,
-        FfiExtractorFactoryBox, FfiWriterFactoryBox, WriterHintDecl,
+        FfiExtractorFactoryBox, FfiWriterFactoryBox, StreamFramingDecl, WriterHintDecl,
     },
-    PluginLib_Ref,
+    PluginLib_Ref, StreamFraming,
 };
 use std::{
     collections::HashSet,
@@ -60,6 +60,8 @@ pub struct Plugins {
     /// Per writer component (same index): (format, preferred values per batch), 1.2.
     pub writer_hints: Vec<Vec<(String, u32)>>,
     pub extractors: Vec<Component<ExtractorFactoryHandle>>,
+    /// Per extractor component (same index): how it reads TCP streams (plugin-api ≥ 1.3).
+    pub stream_framing: Vec<Option<StreamFraming>>,
     pub writers: Vec<Component<FfiWriterFactoryBox>>,
     /// Files that were not loaded, with the reason (one line each).
     pub rejected: Vec<(PathBuf, String)>,
@@ -201,6 +203,17 @@ impl Plugins {
                     Default::default()
                 }
             };
+        let framings: Vec<StreamFramingDecl> = match crate::extsym::load_ext_v2(path) {
+            Ok(Some(ext)) => (ext.stream_framings)().into_vec(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                eprintln!(
+                    "jj: {}: its plugin-api 1.3 extensions differ from this jj's ({e}); using it without them",
+                    path.display()
+                );
+                Vec::new()
+            }
+        };
         let mut added = 0;
         for d in (module.captures())() {
             if self.name_taken(&self.captures, &d.info.name) {
@@ -218,11 +231,26 @@ impl Plugins {
             if self.name_taken(&self.extractors, &d.info.name) {
                 continue;
             }
+            let framing = framings
+                .iter()
+                .find(|f| f.extractor == d.info.name)
+                .and_then(|f| match f.framing.problem() {
+                    None => Some(f.framing),
+                    Some(p) => {
+                        eprintln!(
+                            "jj: {}: extractor '{}' declares a stream framing jj cannot use ({p}); its streams are kept whole",
+                            path.display(),
+                            d.info.name
+                        );
+                        None
+                    }
+                });
             self.extractors.push(component(
                 lib,
                 &d.info,
                 ExtractorFactoryHandle::Rust(d.factory),
             ));
+            self.stream_framing.push(framing);
             added += 1;
         }
         for d in (module.writers())() {
@@ -271,6 +299,7 @@ impl Plugins {
             description: format!("C extractor (group {})", lib.group()),
             factory: ExtractorFactoryHandle::C(Arc::new(lib)),
         });
+        self.stream_framing.push(None);
         Ok(())
     }
 

@@ -235,6 +235,41 @@ pub struct ExtExportV1 {
 /// Name of the exported `extern "C" fn() -> ExtExportV1`.
 pub const EXT_V1_SYMBOL: &[u8] = b"jj_plugin_ext_v1\0";
 
+/// An extractor component's [`crate::StreamFraming`] (plugin-api 1.3).
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct StreamFramingDecl {
+    pub extractor: RString,
+    pub framing: crate::StreamFraming,
+}
+
+/// Entry points added in plugin-api 1.3, behind the symbol [`EXT_V2_SYMBOL`] (libraries
+/// built against 1.0–1.2 lack it). Frozen like [`PluginExtV1`]: a later minor version
+/// adds `jj_plugin_ext_v3`.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct PluginExtV2 {
+    pub stream_framings: extern "C" fn() -> RVec<StreamFramingDecl>,
+}
+
+/// What the [`EXT_V2_SYMBOL`] function returns (as [`ExtExportV1`]).
+#[repr(C)]
+pub struct ExtExportV2 {
+    pub layout: &'static TypeLayout,
+    pub ext: &'static PluginExtV2,
+}
+
+/// Name of the exported `extern "C" fn() -> ExtExportV2`.
+pub const EXT_V2_SYMBOL: &[u8] = b"jj_plugin_ext_v2\0";
+
+/// The export, for [`crate::export_plugin!`].
+pub fn ext_export_v2(ext: &'static PluginExtV2) -> ExtExportV2 {
+    ExtExportV2 {
+        layout: <PluginExtV2 as StableAbi>::LAYOUT,
+        ext,
+    }
+}
+
 /// The export, for [`crate::export_plugin!`].
 pub fn ext_export_v1(ext: &'static PluginExtV1) -> ExtExportV1 {
     ExtExportV1 {

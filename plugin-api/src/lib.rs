@@ -39,7 +39,7 @@ pub use ffi::{LibraryInfo, PluginLib, PluginLib_Ref};
 pub use flow::{
     flow_end, flow_pass, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD,
 };
-pub use meta::{DType, ExtractorInfo, FeatureMeta, Requirements};
+pub use meta::{ByteCheck, DType, ExtractorInfo, FeatureMeta, Requirements, StreamFraming};
 pub use options::Options;
 pub use value::Value;
 pub use writer::{

@@ -89,6 +89,21 @@ macro_rules! export_plugin {
         pub extern "C" fn jj_plugin_ext_v1() -> $crate::ffi::ExtExportV1 {
             $crate::ffi::ext_export_v1(&EXT_V1)
         }
+        extern "C" fn stream_framings() -> $crate::abi_stable::std_types::RVec<$crate::ffi::StreamFramingDecl> {
+            $crate::shim::decl_list(|| {
+                #[allow(unused_mut)]
+                let mut v = ::std::vec::Vec::new();
+                $( $( v.extend($crate::shim::stream_framing_decl($ename, $efac)); )* )?
+                v
+            })
+        }
+        static EXT_V2: $crate::ffi::PluginExtV2 =
+            $crate::ffi::PluginExtV2 { stream_framings };
+        /// plugin-api 1.3 extensions ([`jj_plugin_api::ffi::EXT_V2_SYMBOL`]).
+        #[no_mangle]
+        pub extern "C" fn jj_plugin_ext_v2() -> $crate::ffi::ExtExportV2 {
+            $crate::ffi::ext_export_v2(&EXT_V2)
+        }
         }
         /// The library's root module (also what `jj` loads), callable directly in tests.
         #[allow(unused_imports)]

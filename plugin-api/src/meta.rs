@@ -172,6 +172,124 @@ impl Requirements {
     }
 }
 
+/// A byte of a record header that must hold one of some values ([`StreamFraming`]).
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteCheck {
+    /// Position in the record header.
+    pub offset: u8,
+    pub _reserved: [u8; 7],
+    /// Allowed values: bit `v % 64` of word `v / 64`.
+    pub allowed: [u64; 4],
+}
+
+impl ByteCheck {
+    /// Every value allowed (a check that never fails).
+    pub const ANY: ByteCheck = ByteCheck {
+        offset: 0,
+        _reserved: [0; 7],
+        allowed: [u64::MAX; 4],
+    };
+
+    /// The header byte at `offset` must be one of `values`.
+    pub const fn one_of(offset: u8, values: &[u8]) -> ByteCheck {
+        let mut allowed = [0u64; 4];
+        let mut i = 0;
+        while i < values.len() {
+            let v = values[i] as usize;
+            allowed[v / 64] |= 1 << (v % 64);
+            i += 1;
+        }
+        ByteCheck {
+            offset,
+            _reserved: [0; 7],
+            allowed,
+        }
+    }
+
+    /// Whether `header` passes (a header too short to hold the byte fails).
+    pub fn passes(&self, header: &[u8]) -> bool {
+        match header.get(usize::from(self.offset)) {
+            Some(&v) => self.allowed[usize::from(v / 64)] & (1 << (v % 64)) != 0,
+            None => false,
+        }
+    }
+}
+
+/// How an extractor reads its TCP streams (since plugin-api 1.3, see
+/// [`ExtractorFactory::stream_framing`]): as length-prefixed records, of which it reads
+/// only those before the first record whose header fails a check. The host may then
+/// stop keeping a direction's stream at that record: the bytes the extractor sees end
+/// where the record starts, and nothing of the direction is copied after it.
+///
+/// A record is `header_len` header bytes then a body whose length is the big-endian
+/// `length_size`-byte number at `length_offset` in the header. TLS, for instance: 5-byte
+/// header, length in bytes 3–4, content type (byte 0) 20, 21, 22 or 24 and version major
+/// (byte 1) 3 to go on (an application-data record, type 23, ends what is read).
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamFraming {
+    /// Header bytes per record, 1..=32.
+    pub header_len: u8,
+    /// The body length field: position in the header and size in bytes (1..=4).
+    pub length_offset: u8,
+    pub length_size: u8,
+    pub _reserved: [u8; 5],
+    /// Checks every record header must pass for the stream to go on.
+    pub checks: [ByteCheck; 2],
+}
+
+impl StreamFraming {
+    /// Records of `header_len` header bytes with the body length at `length_offset`
+    /// (`length_size` bytes, big-endian), without checks yet.
+    pub const fn records(header_len: u8, length_offset: u8, length_size: u8) -> StreamFraming {
+        StreamFraming {
+            header_len,
+            length_offset,
+            length_size,
+            _reserved: [0; 5],
+            checks: [ByteCheck::ANY, ByteCheck::ANY],
+        }
+    }
+
+    /// With `check` as check number `i` (0 or 1; others are ignored).
+    pub const fn check(mut self, i: usize, check: ByteCheck) -> StreamFraming {
+        if i < 2 {
+            self.checks[i] = check;
+        }
+        self
+    }
+
+    /// Why the host cannot use this framing, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        let (h, o, s) = (self.header_len, self.length_offset, self.length_size);
+        if !(1..=32).contains(&h) {
+            return Some(format!("header_len {h} is not in 1..=32"));
+        }
+        if !(1..=4).contains(&s) || u16::from(o) + u16::from(s) > u16::from(h) {
+            return Some(format!(
+                "the length field (offset {o}, {s} bytes) does not fit a {h}-byte header in 1..=4 bytes"
+            ));
+        }
+        self.checks
+            .iter()
+            .find(|c| c.allowed != [u64::MAX; 4] && c.offset >= h)
+            .map(|c| format!("a check reads byte {} of a {h}-byte header", c.offset))
+    }
+
+    /// The whole length of the record whose header is `header` (at least `header_len`
+    /// bytes), or `None` if the header fails a check.
+    pub fn record_len(&self, header: &[u8]) -> Option<u64> {
+        if !self.checks.iter().all(|c| c.passes(header)) {
+            return None;
+        }
+        let at = usize::from(self.length_offset);
+        let field = header.get(at..at + usize::from(self.length_size))?;
+        let body = field.iter().fold(0u64, |n, &b| n << 8 | u64::from(b));
+        Some(u64::from(self.header_len) + body)
+    }
+}
+
 /// What an extractor produces under given options.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
@@ -235,4 +353,61 @@ pub trait ExtractorFactory: Send + Sync + 'static {
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo>;
     /// A fresh instance (one per worker thread).
     fn create(&self, options: &Options) -> PluginResult<Self::Instance>;
+    /// Since plugin-api 1.3: how this extractor reads the TCP streams it asks for, if as
+    /// records ([`StreamFraming`]). With a framing the host may keep less of a stream:
+    /// only the records before the first one that fails the framing's checks. It applies
+    /// it only when every loaded extractor that asks for streams declares the same
+    /// framing. `None` (the default): the whole stream, up to the requested bytes.
+    fn stream_framing(&self) -> Option<StreamFraming> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_checks() {
+        let c = ByteCheck::one_of(1, &[0, 3, 64, 255]);
+        for v in 0..=255u8 {
+            assert_eq!(c.passes(&[9, v]), [0, 3, 64, 255].contains(&v), "{v}");
+        }
+        assert!(!c.passes(&[3]), "a header too short fails");
+        assert!(ByteCheck::ANY.passes(&[7]));
+    }
+
+    /// TLS-like records: 5-byte header, length in bytes 3–4, type 22 or 20, major 3.
+    #[test]
+    fn record_lengths_and_checks() {
+        let f = StreamFraming::records(5, 3, 2)
+            .check(0, ByteCheck::one_of(0, &[20, 22]))
+            .check(1, ByteCheck::one_of(1, &[3]));
+        assert_eq!(f.problem(), None);
+        assert_eq!(f.record_len(&[22, 3, 1, 0x01, 0x02]), Some(5 + 0x0102));
+        assert_eq!(f.record_len(&[20, 3, 3, 0, 0]), Some(5));
+        assert_eq!(f.record_len(&[23, 3, 3, 0, 5]), None, "type 23 fails");
+        assert_eq!(f.record_len(&[22, 2, 0, 0, 5]), None, "major 2 fails");
+        // a 3-byte big-endian length, with a 1-byte header offset
+        let g = StreamFraming::records(4, 1, 3);
+        assert_eq!(g.record_len(&[0, 1, 0, 2]), Some(4 + 0x010002));
+    }
+
+    #[test]
+    fn unusable_framings_say_why() {
+        assert!(StreamFraming::records(0, 0, 1).problem().is_some());
+        assert!(StreamFraming::records(33, 0, 1).problem().is_some());
+        assert!(
+            StreamFraming::records(4, 3, 2).problem().is_some(),
+            "length past the header"
+        );
+        assert!(
+            StreamFraming::records(4, 0, 5).problem().is_some(),
+            "length of 5 bytes"
+        );
+        assert!(StreamFraming::records(4, 0, 0).problem().is_some());
+        let far = StreamFraming::records(4, 0, 2).check(1, ByteCheck::one_of(4, &[1]));
+        assert!(far.problem().is_some(), "a check past the header");
+        assert!(StreamFraming::records(4, 2, 2).problem().is_none());
+    }
 }

@@ -285,6 +285,17 @@ pub fn chunked_capture_decl<F: CaptureFactory>(name: &str, f: F) -> ChunkedCaptu
     }
 }
 
+pub fn stream_framing_decl<F: ExtractorFactory>(
+    name: &str,
+    f: F,
+) -> Option<crate::ffi::StreamFramingDecl> {
+    f.stream_framing()
+        .map(|framing| crate::ffi::StreamFramingDecl {
+            extractor: RString::from(name),
+            framing,
+        })
+}
+
 pub fn writer_hints<F: WriterFactory>(name: &str, f: F) -> Vec<WriterHintDecl> {
     f.formats()
         .into_iter()

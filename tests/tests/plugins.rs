@@ -36,6 +36,14 @@ fn default_plugins_load_from_the_executable_directory() {
         .find(|l| l.contains("flow_meta"))
         .expect("flow_meta row");
     assert!(line.split_whitespace().any(|w| w == "29"), "{line}");
+    // tls declares how it reads TCP streams (plugin-api 1.3, through `jj_plugin_ext_v2`);
+    // flow_meta reads none.
+    let tls = text.lines().find(|l| l.contains(" tls ")).expect("tls row");
+    assert!(
+        tls.contains("[TCP streams read as 5-byte-header records]"),
+        "{tls}"
+    );
+    assert!(!line.contains("TCP streams"), "{line}");
 }
 
 #[test]

@@ -44,6 +44,15 @@
 //! false again if the hole is filled later. Zero-length segments other than FIN are not
 //! taken as evidence (keep-alives and RSTs carry odd sequence numbers).
 //!
+//! # Framing
+//! [`TcpStream::push_framed`] with a [`StreamFraming`] (the extractors' declaration of
+//! how they read the stream: length-prefixed records) walks the record headers of the
+//! in-order prefix as it grows. At the first header that fails the framing's checks
+//! (or at offset 0, a stream that does not start with a valid header) the stream is
+//! *cut*: the prefix ends where that record starts, the out-of-order buffer is freed,
+//! and every later segment of the direction costs a flag test (nothing is copied or
+//! counted any more). A cut stream has no [`TcpStream::gap`].
+//!
 //! # Memory
 //! The in-order buffer's capacity stays ≤ `limit` (grown geometrically but capped), the
 //! out-of-order arena's ≤ `ooo_limit`, plus at most [`MAX_OOO_SEGMENTS`] 12-byte
@@ -52,6 +61,8 @@
 //! bounded by the largest limits used since creation). No allocation happens in steady
 //! state once the buffers have grown.
 #![forbid(unsafe_code)]
+
+use jj_plugin_api::StreamFraming;
 
 /// Most out-of-order pieces buffered at once (bounds the descriptor vector whatever the
 /// segment sizes; beyond it pieces are dropped and counted).
@@ -117,6 +128,10 @@ pub struct TcpStream {
     /// Highest stream end known to have been sent, clipped to `limit`.
     known_end: u64,
     c: StreamCounters,
+    /// Framing: the stream was cut (see the module documentation).
+    cut: bool,
+    /// Framing: stream offset of the next record header to check.
+    next_record: u64,
 }
 
 impl TcpStream {
@@ -138,6 +153,8 @@ impl TcpStream {
         self.live = 0;
         self.known_end = 0;
         self.c = StreamCounters::default();
+        self.cut = false;
+        self.next_record = 0;
     }
 
     /// Offer one segment of this direction: its sequence number, SYN and FIN flags and
@@ -145,6 +162,61 @@ impl TcpStream {
     /// `ooo_limit`: bytes of out-of-order data to buffer (use the same values for the
     /// whole stream). Never panics.
     pub fn push(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        limit: u32,
+        ooo_limit: u32,
+    ) {
+        self.push_framed(seq, syn, fin, payload, limit, ooo_limit, None);
+    }
+
+    /// [`TcpStream::push`], keeping only the records `framing` lets through (module
+    /// documentation, "Framing").
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_framed(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        limit: u32,
+        ooo_limit: u32,
+        framing: Option<&StreamFraming>,
+    ) {
+        if self.cut {
+            return;
+        }
+        self.push_segment(seq, syn, fin, payload, limit, ooo_limit);
+        if let Some(f) = framing {
+            self.walk_records(f);
+        }
+    }
+
+    /// Checks the record headers the in-order prefix now holds; cuts at a failing one.
+    fn walk_records(&mut self, f: &StreamFraming) {
+        let header_len = u64::from(f.header_len);
+        while self.next_record + header_len <= self.buf.len() as u64 {
+            let at = self.next_record as usize;
+            let header = &self.buf[at..at + usize::from(f.header_len)];
+            match f.record_len(header) {
+                Some(len) => self.next_record += len,
+                None => {
+                    self.buf.truncate(at);
+                    self.segs.clear();
+                    self.arena.clear();
+                    self.live = 0;
+                    self.known_end = self.known_end.min(at as u64);
+                    self.cut = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn push_segment(
         &mut self,
         seq: u32,
         syn: bool,
@@ -375,7 +447,12 @@ impl TcpStream {
     ///
     /// [`bytes`]: TcpStream::bytes
     pub fn gap(&self) -> bool {
-        self.known_end > self.buf.len() as u64
+        !self.cut && self.known_end > self.buf.len() as u64
+    }
+
+    /// True when a framing cut the stream (see the module documentation).
+    pub fn cut(&self) -> bool {
+        self.cut
     }
 
     /// True when a segment carried bytes at stream offsets `>= limit` (they were
@@ -916,6 +993,108 @@ mod tests {
             assert_eq!(s.bytes(), &d[..keep], "round {round} limit {limit}");
             assert_eq!(s.truncated(), n > limit as usize);
             assert!(!s.gap());
+        }
+    }
+
+    /// Records of a 2-byte header `[type, body length]`; type 1 goes on.
+    const FRAMING: StreamFraming =
+        StreamFraming::records(2, 1, 1).check(0, jj_plugin_api::ByteCheck::one_of(0, &[1]));
+
+    /// Where the host cuts `d` under `FRAMING`: the start of the first complete header
+    /// that fails, else `d.len()`.
+    fn cut_of(d: &[u8]) -> usize {
+        let mut at = 0usize;
+        while at + 2 <= d.len() {
+            if d[at] != 1 {
+                return at;
+            }
+            at += 2 + usize::from(d[at + 1]);
+        }
+        d.len()
+    }
+
+    /// Records 1:"ab", 1:"", then a type-2 record whose header arrives split over two
+    /// segments: the stream ends where it starts (6 bytes); what comes later, even a
+    /// retransmission or a hole, changes nothing and is not counted.
+    #[test]
+    fn framing_cuts_at_the_first_failing_record() {
+        let d = [1, 2, b'a', b'b', 1, 0, 2, 3, b'x', b'y', b'z', 1, 1, b'q'];
+        let mut s = TcpStream::new();
+        s.push_framed(99, true, false, &[], BIG, BIG, Some(&FRAMING));
+        s.push_framed(100, false, false, &d[..7], BIG, BIG, Some(&FRAMING));
+        assert_eq!(s.bytes(), &d[..7], "the failing header is not complete yet");
+        assert!(!s.cut());
+        s.push_framed(107, false, false, &d[7..9], BIG, BIG, Some(&FRAMING));
+        assert!(s.cut());
+        assert_eq!(s.bytes(), &d[..6]);
+        let before = s.counters();
+        s.push_framed(100, false, false, &d[..9], BIG, BIG, Some(&FRAMING)); // retransmitted
+        s.push_framed(120, false, true, b"later", BIG, BIG, Some(&FRAMING)); // beyond a hole
+        assert_eq!(s.bytes(), &d[..6]);
+        assert_eq!(s.counters(), before);
+        assert!(!s.gap(), "a cut stream has no gap");
+        // A stream that does not start with a valid header keeps nothing.
+        let mut s = TcpStream::new();
+        s.push_framed(0, false, false, b"GET / HTTP/1.1", BIG, BIG, Some(&FRAMING));
+        assert!(s.cut() && s.bytes().is_empty());
+        // reset forgets the cut
+        s.reset();
+        s.push_framed(0, false, false, &d[..4], BIG, BIG, Some(&FRAMING));
+        assert_eq!(s.bytes(), &d[..4]);
+        assert!(!s.cut());
+    }
+
+    /// Shuffled, duplicated and re-cut segments of random record streams: the framed
+    /// stream is the unframed one up to `cut_of` it, and out-of-order data held beyond a
+    /// cut is freed.
+    #[test]
+    fn framing_matches_cutting_the_whole_stream() {
+        let mut r = Rng(0x6672_616d_696e_67);
+        for round in 0..300 {
+            let mut d = Vec::new();
+            for _ in 0..r.below(40) {
+                let t = if r.below(12) == 0 { 2 } else { 1 };
+                let len = r.below(300) as u8;
+                d.push(t);
+                d.push(len);
+                d.extend((0..len).map(|_| r.next() as u8));
+            }
+            if d.is_empty() {
+                continue;
+            }
+            let n = d.len();
+            let isn = r.next() as u32;
+            let sizes: Vec<usize> = (0..5).map(|_| 1 + r.below(700) as usize).collect();
+            let mut segs = segment(&d, isn.wrapping_add(1), &sizes);
+            for _ in 0..r.below(6) {
+                let a = r.below(n as u64) as usize;
+                let b = (a + 1 + r.below(900) as usize).min(n);
+                segs.push((isn.wrapping_add(1 + a as u32), d[a..b].to_vec()));
+            }
+            for i in (1..segs.len()).rev() {
+                let j = r.below(i as u64 + 1) as usize;
+                segs.swap(i, j);
+            }
+            let limit = if r.below(3) == 0 {
+                1 + r.below(n as u64) as u32
+            } else {
+                BIG
+            };
+            let (mut plain, mut framed) = (TcpStream::new(), TcpStream::new());
+            plain.push(isn, true, false, &[], limit, BIG);
+            framed.push_framed(isn, true, false, &[], limit, BIG, Some(&FRAMING));
+            for (i, (q, p)) in segs.iter().enumerate() {
+                plain.push(*q, false, false, p, limit, BIG);
+                framed.push_framed(*q, false, false, p, limit, BIG, Some(&FRAMING));
+                check_invariants(&framed, limit, BIG);
+                let whole = plain.bytes();
+                let keep = cut_of(whole);
+                assert_eq!(framed.bytes(), &whole[..keep], "round {round} segment {i}");
+                if framed.cut() {
+                    assert_eq!(framed.buffered(), 0);
+                }
+            }
+            assert_eq!(framed.cut(), cut_of(plain.bytes()) < plain.bytes().len());
         }
     }
 

@@ -50,7 +50,7 @@ pub mod wire;
 
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
-    PluginResult, Requirements, Value, DIR_FWD,
+    PluginResult, Requirements, StreamFraming, Value, DIR_FWD,
 };
 use record::DirScan;
 use std::fmt::Write;
@@ -169,7 +169,7 @@ const FEATURES: [Spec; slot::COUNT] = [
     spec("tls_alpn", S, "", BI, "ALPN protocol selected by the ServerHello, else the client's first offer (compat: always the client's first offer)"),
     spec("ja3_hash", S, "", C2S, "JA3 (Salesforce): md5 of SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats of the ClientHello, GREASE removed; empty if none"),
     spec("ja3s_hash", S, "", S2C, "JA3S (Salesforce): md5 of SSLVersion,Cipher,Extensions of the first ServerHello; empty if none"),
-    spec("tls_handshake_packets", I, "count", BI, "Packets (both directions) carrying bytes of TLS handshake records, content type 22 (compat: packets whose payload starts with 0x16)"),
+    spec("tls_handshake_packets", I, "count", BI, "Packets (both directions) carrying bytes of TLS handshake records (content type 22) that come before their direction's first application-data record (compat: packets whose payload starts with 0x16)"),
     spec("tls_cert_count", I, "count", S2C, "Certificates (non-empty) in the server's Certificate message; 0 for TLS 1.3, where it is encrypted"),
     spec("tls_cert_total_length", I, "bytes", S2C, "Sum of the lengths of those certificates"),
     spec("tls_cert_first_length", I, "bytes", S2C, "Length of the first (leaf) certificate"),
@@ -262,6 +262,12 @@ impl ExtractorFactory for TlsFactory {
 
     fn create(&self, options: &Options) -> PluginResult<Tls> {
         Ok(Tls::new(Config::from_options(options)?))
+    }
+
+    /// The records [`record::DirScan`] reads: it stops at an application-data record or
+    /// at a header that is not TLS, so the host need not keep a stream past that.
+    fn stream_framing(&self) -> Option<StreamFraming> {
+        Some(record::FRAMING)
     }
 }
 

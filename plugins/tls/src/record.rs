@@ -4,11 +4,15 @@
 //! the handshake records (so messages that span records come out whole), remembers where
 //! the first ChangeCipherSpec fell among them, and keeps the stream ranges of the
 //! handshake records (to count the packets that carried them). The walk stops at the end
-//! of the bytes or at the first header that is not a TLS record; either way what was
-//! read so far is kept and the problem is an anomaly bit, never an error.
+//! of the bytes, at the first header that is not a TLS record (an anomaly bit, never an
+//! error), or at the first application-data record: everything the features read comes
+//! before it (the hellos, the TLS 1.2 server's certificates and key exchange), and the
+//! host, told so by [`FRAMING`], keeps nothing of the direction after it. Either way
+//! what was read so far is kept.
 #![forbid(unsafe_code)]
 
 use crate::anomaly;
+use jj_plugin_api::{ByteCheck, StreamFraming};
 
 /// Record content types.
 pub mod content {
@@ -18,6 +22,25 @@ pub mod content {
     pub const APPLICATION_DATA: u8 = 23;
     pub const HEARTBEAT: u8 = 24;
 }
+
+/// How [`DirScan::scan`] reads a stream, for the host ([`StreamFraming`]): 5-byte
+/// headers with the length in bytes 3–4; it goes on only past ChangeCipherSpec, alert,
+/// handshake and heartbeat records of version major 3 (it also stops at some headers
+/// that pass these checks, which only means the host keeps a little more).
+pub const FRAMING: StreamFraming = StreamFraming::records(HEADER_LEN as u8, 3, 2)
+    .check(
+        0,
+        ByteCheck::one_of(
+            0,
+            &[
+                content::CHANGE_CIPHER_SPEC,
+                content::ALERT,
+                content::HANDSHAKE,
+                content::HEARTBEAT,
+            ],
+        ),
+    )
+    .check(1, ByteCheck::one_of(1, &[3]));
 
 /// Largest record length accepted: 2^14 plaintext plus the 2048 bytes of expansion
 /// TLS 1.2 allows for ciphertext.
@@ -67,7 +90,8 @@ impl DirScan {
         self.anomalies = 0;
     }
 
-    /// Walks the records of `stream` (which starts at a record boundary).
+    /// Walks the records of `stream` (which starts at a record boundary) up to the first
+    /// application-data record.
     pub fn scan(&mut self, stream: &[u8]) {
         self.clear();
         let mut pos = 0usize;
@@ -82,6 +106,9 @@ impl DirScan {
                 } else {
                     anomaly::BAD_RECORD
                 };
+                break;
+            }
+            if h[0] == content::APPLICATION_DATA {
                 break;
             }
             let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
@@ -207,7 +234,7 @@ mod tests {
         s.extend(rec(23, &[7; 10]));
         let mut d = DirScan::default();
         d.scan(&s);
-        assert_eq!(d.records, 5);
+        assert_eq!(d.records, 4, "the application-data record ends the walk");
         assert_eq!(d.anomalies, 0);
         assert_eq!(d.hs, [1, 0, 0, 2, 0xaa, 0xbb, 0x14, 0, 0, 1, 9]);
         assert_eq!(d.ccs_mark, Some(6));
@@ -224,6 +251,60 @@ mod tests {
         assert_eq!(msgs[0].msg_type, 1);
         assert_eq!(msgs[0].body, [0xaa, 0xbb]);
         assert!(msgs[1].complete());
+    }
+
+    /// A handshake record after application data (a TLS 1.2 renegotiation, encrypted)
+    /// is not read.
+    #[test]
+    fn application_data_ends_the_walk() {
+        let mut s = rec(22, &[2, 0, 0, 0]);
+        s.extend(rec(23, &[7; 4]));
+        s.extend(rec(22, &[0xee; 6]));
+        let mut d = DirScan::default();
+        d.scan(&s);
+        assert_eq!(d.hs, [2, 0, 0, 0]);
+        assert_eq!(d.hs_ranges, [(0, 9)]);
+        assert_eq!(d.anomalies, 0);
+    }
+
+    /// What the host keeps under [`FRAMING`] (the stream up to the first record header
+    /// that fails its checks) is all the walk reads: random streams of valid, invalid
+    /// and application-data records, some cut short, scan the same whole or cut.
+    #[test]
+    fn framing_keeps_everything_the_walk_reads() {
+        let mut rng = jj_kit::testutil::XorShift64(0x746c_7366);
+        for _ in 0..3000 {
+            let mut s = Vec::new();
+            for _ in 0..rng.below(6) {
+                let t = [20, 21, 22, 22, 22, 23, 24, 25, 0x47][rng.below(9) as usize];
+                let body: Vec<u8> = (0..rng.below(40)).map(|_| rng.below(256) as u8).collect();
+                let mut r = rec(t, &body);
+                if rng.below(8) == 0 {
+                    r[1] = rng.below(256) as u8; // a version byte that may be wrong
+                }
+                s.extend(r);
+            }
+            s.truncate(s.len() - rng.below(4).min(s.len() as u64) as usize);
+            // the host's cut
+            let mut at = 0usize;
+            let mut cut = s.len();
+            while at + HEADER_LEN <= s.len() {
+                match FRAMING.record_len(&s[at..at + HEADER_LEN]) {
+                    Some(len) => at += len as usize,
+                    None => {
+                        cut = at;
+                        break;
+                    }
+                }
+            }
+            let (mut whole, mut kept) = (DirScan::default(), DirScan::default());
+            whole.scan(&s);
+            kept.scan(&s[..cut]);
+            assert_eq!(whole.hs, kept.hs, "{s:?}");
+            assert_eq!(whole.hs_ranges, kept.hs_ranges, "{s:?}");
+            assert_eq!(whole.ccs_mark, kept.ccs_mark, "{s:?}");
+        }
+        assert!(FRAMING.problem().is_none());
     }
 
     #[test]
