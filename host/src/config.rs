@@ -213,6 +213,15 @@ impl RunConfig {
                 ));
             }
         }
+        // Components receive options as trimmed `key=value` lines: refuse what would
+        // reach them changed (a salt with a trailing space would hash otherwise).
+        let options = self.plugin_options();
+        let received = Options::parse(&options.to_text());
+        if let Some((k, v)) = options.iter().find(|&(k, v)| received.get(k) != Some(v)) {
+            return Err(format!(
+                "option '{k}' = {v:?} cannot be passed to plugins as it is: they receive `key=value` lines, so a key may not contain '=' or start with '#', and a value may not start or end with spaces or hold a line break"
+            ));
+        }
         Ok(())
     }
 
@@ -456,10 +465,40 @@ mod tests {
                 },
                 "unknown --compat mode",
             ),
+            (
+                RunConfig {
+                    anonymization_salt: Some("pepper ".into()),
+                    ..Default::default()
+                },
+                "option 'anonymization_salt' = \"pepper \" cannot be passed",
+            ),
+            (
+                RunConfig {
+                    anonymization_salt: Some("two\nlines".into()),
+                    ..Default::default()
+                },
+                "option 'anonymization_salt'",
+            ),
         ] {
             assert!(cfg.validate().unwrap_err().contains(needle));
         }
         assert!(RunConfig::default().validate().is_ok());
+        // inner spaces and '=' in a value pass through unchanged
+        let ok = RunConfig {
+            anonymization_salt: Some("a b=c".into()),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+    }
+
+    /// Keys of a `[plugins.<name>]` table reach components the same way.
+    #[test]
+    fn plugin_table_keys_must_survive_the_options_text() {
+        let cfg: RunConfig = toml::from_str("[plugins.tls]\n\"a=b\" = 1\n").unwrap();
+        let e = cfg.validate().unwrap_err();
+        assert!(e.contains("option 'a=b' = \"1\""), "{e}");
+        let cfg: RunConfig = toml::from_str("[plugins.tls]\ntls_stream_bytes = 4096\n").unwrap();
+        assert!(cfg.validate().is_ok());
     }
 
     #[test]
