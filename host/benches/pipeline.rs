@@ -451,9 +451,13 @@ fn nfstream_verdict(prefix: &str, t_core: f64, t_nfs: Option<f64>) {
     }
 }
 
+/// Runs of jj and of NFStream in [`core_vs_nfstream`] (this machine's noise moved 3-run
+/// medians by 10%).
+const NFS_PAIRS: usize = 5;
+
 /// JJ-CORE on one thread and NFStream on the same capture, interleaved (jj, NFStream,
-/// jj, NFStream, ...) so both see the same machine load: medians of 3 each. NFStream is
-/// `None` when its Python package is not installed.
+/// jj, NFStream, ...) so both see the same machine load: medians of [`NFS_PAIRS`] each.
+/// NFStream is `None` when its Python package is not installed.
 fn core_vs_nfstream(jj: &Path, jj_args: &[&str], pcap: &str) -> (f64, Option<f64>) {
     let have_nfs = std::process::Command::new("python3")
         .args(["-c", "import nfstream"])
@@ -461,7 +465,7 @@ fn core_vs_nfstream(jj: &Path, jj_args: &[&str], pcap: &str) -> (f64, Option<f64
         .map(|o| o.status.success())
         .unwrap_or(false);
     let (mut tj, mut tn) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
+    for _ in 0..NFS_PAIRS {
         tj.push(run(jj, jj_args).secs);
         if have_nfs {
             if let Some(t) = nfstream_once(pcap) {
@@ -483,7 +487,7 @@ fn core_vs_nfstream(jj: &Path, jj_args: &[&str], pcap: &str) -> (f64, Option<f64
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let t_nfs = (tn.len() == 3).then(|| median(&mut tn));
+    let t_nfs = (tn.len() == NFS_PAIRS).then(|| median(&mut tn));
     (median(&mut tj), t_nfs)
 }
 
