@@ -524,14 +524,20 @@ impl RunReport {
 /// graph window (see [`GraphWindow`]), then, on one instance per extractor and in output
 /// order, calls `observe_row` for every row of the window and `finish_row` for each, and
 /// puts the final values into the rows' selected columns. Only rows are held, never
-/// packets: memory is bounded by `GraphWindow::max_rows`.
+/// packets, and their values packed ([`crate::packed`]): memory is bounded by
+/// `GraphWindow::max_rows`.
 pub struct SecondPass {
     graph: GraphWindow,
     /// (plan extractor index, instance, range in `SecondPassRow::scratch`).
     stages: Vec<(usize, FfiExtractorBox, (usize, usize))>,
     /// (output column, index in `SecondPassRow::scratch`) of each selected two-pass column.
     columns: Vec<(usize, usize)>,
+    /// The window's rows, their `values` moved out into `packed`.
     window: Vec<Row>,
+    /// The window's rows' values, packed one after the other; `ends[i]` is where row
+    /// `i`'s values end.
+    packed: Vec<u8>,
+    ends: Vec<usize>,
     /// Start of the current window (aligned), valid while `window` is not empty.
     start_ns: i64,
     /// Aligned with the plan's extractors (only two-pass ones are counted here).
@@ -593,6 +599,8 @@ impl SecondPass {
             stages,
             columns,
             window: Vec::new(),
+            packed: Vec::new(),
+            ends: Vec::new(),
             start_ns: 0,
             failures: plan.failure_counters(),
             windows: 0,
@@ -601,13 +609,15 @@ impl SecondPass {
         }))
     }
 
-    /// Adds rows in output order; returns the rows of every window that closed.
-    fn push(&mut self, rows: Vec<Row>, done: &mut Vec<Row>) {
+    /// Adds rows in output order; returns every window that closed. Held rows' value
+    /// vectors go back to `pool` at once: packed, the values wait for the writer.
+    fn push(&mut self, rows: Vec<Row>, done: &mut Vec<Closed>, pool: &RowPool) {
         let w = self.graph.window_ns;
-        for row in rows {
+        let mut spent = Vec::new();
+        for mut row in rows {
             let end = row.second.as_ref().map_or(0, |s| s.end_ts_ns);
             if w > 0 && !self.window.is_empty() && end >= self.start_ns.saturating_add(w) {
-                self.close(done);
+                done.extend(self.close());
             }
             if self.window.is_empty() && w > 0 {
                 self.start_ns = end.div_euclid(w) * w;
@@ -615,25 +625,32 @@ impl SecondPass {
             if std::mem::take(&mut self.cut_pending) {
                 self.windows_cut += 1;
             }
+            crate::packed::pack(&row.values, &mut self.packed);
+            self.ends.push(self.packed.len());
+            spent.push(std::mem::take(&mut row.values));
             self.window.push(row);
             if self.window.len() >= self.graph.max_rows {
-                self.close(done);
+                done.extend(self.close());
                 self.cut_pending = true;
             }
         }
+        pool.give(&mut spent);
         if self.graph.live
             && w > 0
             && !self.window.is_empty()
             && wall_clock_ns() >= self.start_ns.saturating_add(w)
         {
-            self.close(done);
+            done.extend(self.close());
         }
     }
 
-    /// Runs the second pass over the current window and moves its rows to `done`.
-    fn close(&mut self, done: &mut Vec<Row>) {
+    /// Runs the second pass over the current window; `None` if it is empty. The closed
+    /// window's rows keep their values packed and their final two-pass values in
+    /// `SecondPassRow::scratch`: [`Output::write_closed`] puts them together one row at a
+    /// time, so a window is never held as `Value`s.
+    fn close(&mut self) -> Option<Closed> {
         if self.window.is_empty() {
-            return;
+            return None;
         }
         self.windows += 1;
         let mut rows = std::mem::take(&mut self.window);
@@ -688,15 +705,35 @@ impl SecondPass {
                 }
             }
         }
-        for mut row in rows {
-            if let Some(mut sec) = row.second.take() {
-                for &(col, j) in &self.columns {
-                    row.values[col] = std::mem::take(&mut sec.scratch[j]);
-                }
-            }
-            done.push(row);
+        Some(Closed {
+            rows,
+            packed: std::mem::take(&mut self.packed),
+            ends: std::mem::take(&mut self.ends),
+            columns: self.columns.clone(),
+        })
+    }
+
+    /// Takes back a written window's buffers (their capacity) for the next window, unless
+    /// rows of the next window are already held.
+    fn recycle(&mut self, mut packed: Vec<u8>, mut ends: Vec<usize>) {
+        if self.ends.is_empty() && self.packed.capacity() < packed.capacity() {
+            packed.clear();
+            ends.clear();
+            self.packed = packed;
+            self.ends = ends;
         }
     }
+}
+
+/// A window the second pass has closed (see [`SecondPass::close`]).
+struct Closed {
+    /// In output order; `values` empty, `second` holding the final two-pass values.
+    rows: Vec<Row>,
+    /// The rows' first-pass values, packed; row `i`'s end at `ends[i]`.
+    packed: Vec<u8>,
+    ends: Vec<usize>,
+    /// (output column, index in `SecondPassRow::scratch`) of the two-pass columns.
+    columns: Vec<(usize, usize)>,
 }
 
 /// Writes rows in order, in batches.
@@ -714,6 +751,8 @@ struct Output {
     spent: Vec<Vec<Value>>,
     /// Rows per batch handed to the writer.
     batch_rows: usize,
+    /// One row of a closed graph window, unpacked for the writer.
+    unpacked: Vec<Value>,
 }
 
 impl Output {
@@ -722,8 +761,10 @@ impl Output {
             None => self.write(rows),
             Some(sp) => {
                 let mut done = Vec::new();
-                sp.push(rows, &mut done);
-                self.write(done);
+                sp.push(rows, &mut done, &self.pool);
+                for c in done {
+                    self.write_closed(c);
+                }
             }
         }
         if self.live {
@@ -734,10 +775,11 @@ impl Output {
     /// End of a capture: graph windows never span captures.
     fn end_capture(&mut self) {
         if let Some(sp) = self.second.as_mut() {
-            let mut done = Vec::new();
-            sp.close(&mut done);
+            let done = sp.close();
             sp.cut_pending = false;
-            self.write(done);
+            if let Some(c) = done {
+                self.write_closed(c);
+            }
         }
     }
 
@@ -751,6 +793,38 @@ impl Output {
             }
         }
         self.pool.give(&mut self.spent);
+    }
+
+    /// Writes a closed graph window, unpacking one row at a time.
+    fn write_closed(&mut self, c: Closed) {
+        let Closed {
+            rows,
+            packed,
+            ends,
+            columns,
+        } = c;
+        let mut start = 0;
+        for (mut row, &end) in rows.into_iter().zip(&ends) {
+            crate::packed::unpack(&packed[start..end], &mut self.unpacked);
+            start = end;
+            if let Some(sec) = row.second.as_deref_mut() {
+                for &(col, j) in &columns {
+                    if let (Some(slot), Some(v)) =
+                        (self.unpacked.get_mut(col), sec.scratch.get_mut(j))
+                    {
+                        *slot = std::mem::take(v);
+                    }
+                }
+            }
+            self.builder.push_row(&self.unpacked);
+            self.rows += 1;
+            if self.builder.len() >= self.batch_rows {
+                self.flush();
+            }
+        }
+        if let Some(sp) = self.second.as_mut() {
+            sp.recycle(packed, ends);
+        }
     }
 
     fn flush(&mut self) {
@@ -1085,6 +1159,7 @@ impl<'p> Session<'p> {
                 pool: RowPool::new(plan.selection.len()),
                 spent: Vec::new(),
                 batch_rows: writer_batch_rows(cfg.writer_batch_values, schema.columns.len()),
+                unpacked: Vec::new(),
             },
             report: RunReport::default(),
         })

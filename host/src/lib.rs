@@ -11,6 +11,7 @@ pub mod engine;
 pub mod extsym;
 pub mod flowtable;
 pub mod loader;
+pub mod packed;
 pub mod reassembly;
 pub mod rows;
 pub mod schema;
