@@ -222,13 +222,8 @@ mod tests {
     /// Random rows of random kinds round-trip; cut or damaged bytes never panic.
     #[test]
     fn random_rows_round_trip_and_damage_is_harmless() {
-        let mut x = 0x7061_636bu64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = jj_gen::rng::Rng::new(0x7061_636b);
+        let mut next = move || rng.next_u64();
         let mut out = Vec::new();
         for _ in 0..500 {
             let row: Vec<Value> = (0..(next() % 40))
