@@ -71,13 +71,22 @@ mod plugin {
             if cfg!(not(any(unix, windows))) {
                 return Ok(None);
             }
-            let Ok(reader) = open_path(Path::new(source)) else {
+            // One open file: the header is parsed through a duplicate of its handle (the
+            // positioned reads of the chunks do not use the shared offset), so header and
+            // chunks come from the same file even if the path is replaced meanwhile. Any
+            // failure here falls back to sequential reading, which reports it.
+            let Ok(file) = File::open(source) else {
+                return Ok(None);
+            };
+            let Ok(header) = file.try_clone() else {
+                return Ok(None);
+            };
+            let Ok(reader) = CaptureReader::new(BufReader::new(header)) else {
                 return Ok(None);
             };
             let Some(chunks) = reader.chunks() else {
                 return Ok(None);
             };
-            let file = File::open(source).map_err(|e| PluginError::io(format!("{source}: {e}")))?;
             Ok(Some(Box::new(ChunkedFile {
                 file,
                 start: chunks.start(),
