@@ -191,8 +191,9 @@ struct SecondPassRow {
     view: FlowView<'static>,
     /// Last packet time: decides the graph window.
     end_ts_ns: i64,
-    /// The two-pass extractors' slots, concatenated in plan order.
-    scratch: Vec<Value>,
+    /// The two-pass extractors' slots, concatenated in plan order and packed
+    /// ([`crate::packed`]): the second pass unpacks them for each call.
+    scratch: Vec<u8>,
     /// Bit k: the k-th two-pass extractor failed on this flow in the first pass.
     failed: u64,
 }
@@ -329,7 +330,7 @@ impl crate::flowtable::FlowSink for Extraction<'_> {
             let mut scratch = Vec::new();
             let mut mask = 0u64;
             for (k, &(i, (a, b))) in self.two_pass.iter().enumerate() {
-                scratch.extend_from_slice(&self.scratch[a..b]);
+                crate::packed::pack(&self.scratch[a..b], &mut scratch);
                 if self.failed_now[i] {
                     mask |= 1u64 << k;
                 }
@@ -534,6 +535,8 @@ pub struct SecondPass {
     columns: Vec<(usize, usize)>,
     /// The window's rows, their `values` moved out into `packed`.
     window: Vec<Row>,
+    /// One row's two-pass slots, unpacked for a call.
+    slots: Vec<Value>,
     /// The window's rows' values, packed one after the other; `ends[i]` is where row
     /// `i`'s values end.
     packed: Vec<u8>,
@@ -599,6 +602,7 @@ impl SecondPass {
             stages,
             columns,
             window: Vec::new(),
+            slots: Vec::new(),
             packed: Vec::new(),
             ends: Vec::new(),
             start_ns: 0,
@@ -646,7 +650,7 @@ impl SecondPass {
 
     /// Runs the second pass over the current window; `None` if it is empty. The closed
     /// window's rows keep their values packed and their final two-pass values in
-    /// `SecondPassRow::scratch`: [`Output::write_closed`] puts them together one row at a
+    /// `SecondPassRow::scratch` (packed too): [`Output::write_closed`] puts them together one row at a
     /// time, so a window is never held as `Value`s.
     fn close(&mut self) -> Option<Closed> {
         if self.window.is_empty() {
@@ -665,21 +669,26 @@ impl SecondPass {
                     fail.first_message = Some(e.message.to_string());
                 }
             };
-            let mut slots: Vec<Value> = Vec::with_capacity(b - a);
+            // A row's slots, unpacked for one call (`observe_row` gets a copy, so the
+            // first-pass values stay as they were; `finish_row`'s results are packed back).
+            let slots = &mut self.slots;
             for row in rows.iter_mut() {
                 let Some(sec) = row.second.as_deref_mut() else {
                     continue;
                 };
                 if sec.failed & bit == 0 {
-                    // `observe` reads the slots; a copy keeps the first-pass values safe.
-                    slots.clear();
-                    slots.extend_from_slice(&sec.scratch[a..b]);
+                    crate::packed::unpack(&sec.scratch, slots);
                     let view = FlowView {
                         pass: flow_pass::OBSERVE_ROW,
                         ..sec.view
                     };
-                    let r = inst.extract(&view, RSliceMut::from_mut_slice(&mut slots));
-                    if let Err(e) = r.into_result() {
+                    let r = match slots.get_mut(a..b) {
+                        Some(s) => inst
+                            .extract(&view, RSliceMut::from_mut_slice(s))
+                            .into_result(),
+                        None => Err(PluginError::other("second pass: scratch values lost")),
+                    };
+                    if let Err(e) = r {
                         note(sec, e);
                     }
                 }
@@ -688,21 +697,27 @@ impl SecondPass {
                 let Some(sec) = row.second.as_deref_mut() else {
                     continue;
                 };
+                crate::packed::unpack(&sec.scratch, slots);
+                let Some(mine) = slots.get_mut(a..b) else {
+                    continue;
+                };
                 if sec.failed & bit == 0 {
                     let view = FlowView {
                         pass: flow_pass::FINISH_ROW,
                         ..sec.view
                     };
-                    let r = inst.extract(&view, RSliceMut::from_mut_slice(&mut sec.scratch[a..b]));
+                    let r = inst.extract(&view, RSliceMut::from_mut_slice(mine));
                     if let Err(e) = r.into_result() {
                         note(sec, e);
                     }
                 }
                 if sec.failed & bit != 0 {
-                    for v in &mut sec.scratch[a..b] {
+                    for v in mine.iter_mut() {
                         v.set_null();
                     }
                 }
+                sec.scratch.clear();
+                crate::packed::pack(slots, &mut sec.scratch);
             }
         }
         Some(Closed {
@@ -751,8 +766,10 @@ struct Output {
     spent: Vec<Vec<Value>>,
     /// Rows per batch handed to the writer.
     batch_rows: usize,
-    /// One row of a closed graph window, unpacked for the writer.
+    /// One row of a closed graph window, unpacked for the writer, and its two-pass
+    /// values.
     unpacked: Vec<Value>,
+    two_pass: Vec<Value>,
 }
 
 impl Output {
@@ -804,13 +821,14 @@ impl Output {
             columns,
         } = c;
         let mut start = 0;
-        for (mut row, &end) in rows.into_iter().zip(&ends) {
+        for (row, &end) in rows.into_iter().zip(&ends) {
             crate::packed::unpack(&packed[start..end], &mut self.unpacked);
             start = end;
-            if let Some(sec) = row.second.as_deref_mut() {
+            if let Some(sec) = row.second.as_deref() {
+                crate::packed::unpack(&sec.scratch, &mut self.two_pass);
                 for &(col, j) in &columns {
                     if let (Some(slot), Some(v)) =
-                        (self.unpacked.get_mut(col), sec.scratch.get_mut(j))
+                        (self.unpacked.get_mut(col), self.two_pass.get_mut(j))
                     {
                         *slot = std::mem::take(v);
                     }
@@ -1160,6 +1178,7 @@ impl<'p> Session<'p> {
                 spent: Vec::new(),
                 batch_rows: writer_batch_rows(cfg.writer_batch_values, schema.columns.len()),
                 unpacked: Vec::new(),
+                two_pass: Vec::new(),
             },
             report: RunReport::default(),
         })
