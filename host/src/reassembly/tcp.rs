@@ -157,22 +157,6 @@ impl TcpStream {
         self.next_record = 0;
     }
 
-    /// Offer one segment of this direction: its sequence number, SYN and FIN flags and
-    /// TCP payload (captured bytes only). `limit`: bytes of in-order stream to keep;
-    /// `ooo_limit`: bytes of out-of-order data to buffer (use the same values for the
-    /// whole stream). Never panics.
-    pub fn push(
-        &mut self,
-        seq: u32,
-        syn: bool,
-        fin: bool,
-        payload: &[u8],
-        limit: u32,
-        ooo_limit: u32,
-    ) {
-        self.push_framed(seq, syn, fin, payload, limit, ooo_limit, None);
-    }
-
     /// [`TcpStream::push`], keeping only the records `framing` lets through (module
     /// documentation, "Framing").
     #[allow(clippy::too_many_arguments)]
@@ -186,10 +170,7 @@ impl TcpStream {
         ooo_limit: u32,
         framing: Option<&StreamFraming>,
     ) {
-        if self.cut {
-            return;
-        }
-        self.push_segment(seq, syn, fin, payload, limit, ooo_limit);
+        self.push(seq, syn, fin, payload, limit, ooo_limit);
         if let Some(f) = framing {
             self.walk_records(f);
         }
@@ -208,7 +189,6 @@ impl TcpStream {
                     self.segs.clear();
                     self.arena.clear();
                     self.live = 0;
-                    self.known_end = self.known_end.min(at as u64);
                     self.cut = true;
                     return;
                 }
@@ -216,7 +196,12 @@ impl TcpStream {
         }
     }
 
-    fn push_segment(
+    /// Offer one segment of this direction: its sequence number, SYN and FIN flags and
+    /// TCP payload (captured bytes only). `limit`: bytes of in-order stream to keep;
+    /// `ooo_limit`: bytes of out-of-order data to buffer (use the same values for the
+    /// whole stream). Never panics. A stream cut by [`TcpStream::push_framed`] takes
+    /// nothing more.
+    pub fn push(
         &mut self,
         seq: u32,
         syn: bool,
@@ -225,6 +210,9 @@ impl TcpStream {
         limit: u32,
         ooo_limit: u32,
     ) {
+        if self.cut {
+            return;
+        }
         let mut data_seq = seq;
         if syn {
             data_seq = seq.wrapping_add(1);
