@@ -537,6 +537,8 @@ pub struct SecondPass {
     window: Vec<Row>,
     /// One row's two-pass slots, unpacked for a call.
     slots: Vec<Value>,
+    /// Slots per row (`SecondPassRow::scratch` unpacked): every stage's range is within.
+    scratch_len: usize,
     /// The window's rows' values, packed one after the other; `ends[i]` is where row
     /// `i`'s values end.
     packed: Vec<u8>,
@@ -603,6 +605,7 @@ impl SecondPass {
             columns,
             window: Vec::new(),
             slots: Vec::new(),
+            scratch_len: off,
             packed: Vec::new(),
             ends: Vec::new(),
             start_ns: 0,
@@ -672,23 +675,19 @@ impl SecondPass {
             // A row's slots, unpacked for one call (`observe_row` gets a copy, so the
             // first-pass values stay as they were; `finish_row`'s results are packed back).
             let slots = &mut self.slots;
+            let width = self.scratch_len;
             for row in rows.iter_mut() {
                 let Some(sec) = row.second.as_deref_mut() else {
                     continue;
                 };
                 if sec.failed & bit == 0 {
-                    crate::packed::unpack(&sec.scratch, slots);
+                    unpack_slots(&sec.scratch, slots, width);
                     let view = FlowView {
                         pass: flow_pass::OBSERVE_ROW,
                         ..sec.view
                     };
-                    let r = match slots.get_mut(a..b) {
-                        Some(s) => inst
-                            .extract(&view, RSliceMut::from_mut_slice(s))
-                            .into_result(),
-                        None => Err(PluginError::other("second pass: scratch values lost")),
-                    };
-                    if let Err(e) = r {
+                    let r = inst.extract(&view, RSliceMut::from_mut_slice(&mut slots[a..b]));
+                    if let Err(e) = r.into_result() {
                         note(sec, e);
                     }
                 }
@@ -697,10 +696,8 @@ impl SecondPass {
                 let Some(sec) = row.second.as_deref_mut() else {
                     continue;
                 };
-                crate::packed::unpack(&sec.scratch, slots);
-                let Some(mine) = slots.get_mut(a..b) else {
-                    continue;
-                };
+                unpack_slots(&sec.scratch, slots, width);
+                let mine = &mut slots[a..b];
                 if sec.failed & bit == 0 {
                     let view = FlowView {
                         pass: flow_pass::FINISH_ROW,
@@ -738,6 +735,13 @@ impl SecondPass {
             self.ends = ends;
         }
     }
+}
+
+/// Unpacks a row's two-pass slots into `slots`, exactly `width` of them (what was packed
+/// for every row), so each stage's range indexes them.
+fn unpack_slots(packed: &[u8], slots: &mut Vec<Value>, width: usize) {
+    crate::packed::unpack(packed, slots);
+    slots.resize(width, Value::Null);
 }
 
 /// A window the second pass has closed (see [`SecondPass::close`]).
