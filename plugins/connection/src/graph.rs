@@ -699,10 +699,12 @@ pub fn greedy_modularity(g: &DiGraph, label_rank: &[u32]) -> Vec<u32> {
     if m == 0 {
         return (0..n as u32).collect();
     }
-    let rank: Vec<u32> = if label_rank.len() == n {
-        label_rank.to_vec()
+    let node_order: Vec<u32>;
+    let rank: &[u32] = if label_rank.len() == n {
+        label_rank
     } else {
-        (0..n as u32).collect()
+        node_order = (0..n as u32).collect();
+        &node_order
     };
     let mut node_of = vec![0u32; n];
     for (v, &r) in rank.iter().enumerate() {

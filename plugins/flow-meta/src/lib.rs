@@ -482,12 +482,12 @@ impl FlowMeta {
     fn write_address(&self, out: &mut Value, addr: &[u8; 16], version: u8) -> PluginResult<()> {
         let compat = self.cfg.compat;
         if !self.cfg.anonymize {
-            return text::write_ip(out.str_buf(), version, addr, compat)
+            return jj_kit::addr::write_ip(out.str_buf(), version, addr, compat)
                 .map_err(|_| fmt_err("an address"));
         }
         let mut h = Sha256::new();
         h.update(self.cfg.salt.as_bytes());
-        text::write_ip(&mut h, version, addr, compat).map_err(|_| fmt_err("an address"))?;
+        jj_kit::addr::write_ip(&mut h, version, addr, compat).map_err(|_| fmt_err("an address"))?;
         write_hex_prefix(out.str_buf(), &h.finalize(), ANON_HEX).map_err(|_| fmt_err("an address"))
     }
 
@@ -497,8 +497,10 @@ impl FlowMeta {
         let [a, b] = &mut self.text;
         a.clear();
         b.clear();
-        text::write_ip(a, flow.ip_version, &flow.src_ip, compat).map_err(|_| fmt_err("flow_id"))?;
-        text::write_ip(b, flow.ip_version, &flow.dst_ip, compat).map_err(|_| fmt_err("flow_id"))?;
+        jj_kit::addr::write_ip(a, flow.ip_version, &flow.src_ip, compat)
+            .map_err(|_| fmt_err("flow_id"))?;
+        jj_kit::addr::write_ip(b, flow.ip_version, &flow.dst_ip, compat)
+            .map_err(|_| fmt_err("flow_id"))?;
         let mut ends = [(a.as_str(), flow.src_port), (b.as_str(), flow.dst_port)];
         // Python tuple order: the address as a string (byte order for ASCII), then port.
         if ends[1] < ends[0] {

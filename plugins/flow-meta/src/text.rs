@@ -4,8 +4,6 @@
 use jj_plugin_api::FlowView;
 use std::fmt::{self, Write};
 
-pub use jj_kit::addr::write_ip;
-
 /// The host decoder's `Layer` codes as carried in `LinkInfo::layers`.
 pub mod layer {
     pub const NONE: u8 = 0;
