@@ -94,19 +94,15 @@ impl Chunks {
         out.metas.clear();
         out.offsets.clear();
         match self {
-            Chunks::Pcap(c) => c.frame(data, chunk_start, chunk_len, first, read_on, out),
+            Chunks::Pcap(c) => {
+                let bytes = ChunkBytes::new(data, chunk_start, chunk_len, read_on);
+                c.frame(bytes, first, out)
+            }
             Chunks::Ng(c) => {
                 let mut copies = std::mem::take(&mut out.spare);
                 copies.clear();
-                let f = c.frame(
-                    data,
-                    chunk_start,
-                    chunk_len,
-                    first,
-                    read_on,
-                    out,
-                    &mut copies,
-                );
+                let bytes = ChunkBytes::new(data, chunk_start, chunk_len, read_on);
+                let f = c.frame(bytes, first, out, &mut copies);
                 out.spare = std::mem::replace(data, copies);
                 f
             }
@@ -127,6 +123,8 @@ struct ChunkBytes<'a, 'b> {
     /// The file's bytes from `start`.
     data: &'a mut Vec<u8>,
     start: u64,
+    /// File offset where the chunk ends (records starting there belong to the next one).
+    end: u64,
     /// The file ends at the end of `data`.
     eof: bool,
     read_on: &'a mut ReadOn<'b>,
@@ -139,6 +137,7 @@ impl<'a, 'b> ChunkBytes<'a, 'b> {
         ChunkBytes {
             data,
             start,
+            end: start.saturating_add(chunk_len),
             eof,
             read_on,
         }
@@ -191,22 +190,15 @@ impl NgChunks {
 
     /// Like [`PcapChunks::frame`], except that the frames' bytes are appended to
     /// `copies` and the offsets index `copies`.
-    #[allow(clippy::too_many_arguments)]
     fn frame(
         &mut self,
-        data: &mut Vec<u8>,
-        chunk_start: u64,
-        chunk_len: u64,
+        bytes: ChunkBytes<'_, '_>,
         first: u64,
-        read_on: &mut ReadOn<'_>,
         out: &mut FrameList,
         copies: &mut Vec<u8>,
     ) -> Framed {
-        let chunk_end = chunk_start.saturating_add(chunk_len);
-        let reader = ChunkRead {
-            bytes: ChunkBytes::new(data, chunk_start, chunk_len, read_on),
-            pos: first,
-        };
+        let chunk_end = bytes.end;
+        let reader = ChunkRead { bytes, pos: first };
         let mut src = Src::at(reader, first);
         loop {
             let at = src.pos();
@@ -260,19 +252,11 @@ impl PcapChunks {
         self.start
     }
 
-    /// [`Chunks::frame`] for classic pcap: frames point into `data`; appends to `out`.
-    fn frame(
-        &self,
-        data: &mut Vec<u8>,
-        chunk_start: u64,
-        chunk_len: u64,
-        first: u64,
-        read_on: &mut ReadOn<'_>,
-        out: &mut FrameList,
-    ) -> Framed {
+    /// [`Chunks::frame`] for classic pcap: frames point into the chunk's bytes; appends
+    /// to `out`.
+    fn frame(&self, mut bytes: ChunkBytes<'_, '_>, first: u64, out: &mut FrameList) -> Framed {
         let rec_len = self.st.record_header_len();
-        let chunk_end = chunk_start.saturating_add(chunk_len);
-        let mut bytes = ChunkBytes::new(data, chunk_start, chunk_len, read_on);
+        let (chunk_start, chunk_end) = (bytes.start, bytes.end);
         let mut at = first;
         let done = |next: u64, end: bool, error: Option<ReadError>| Framed { next, end, error };
         loop {
