@@ -440,8 +440,8 @@ pub struct Size {
     pkt: [Vec<f64>; 3],
     /// Payload lengths: all packets, initiator's, responder's.
     payload: [Vec<f64>; 3],
-    /// Sorting scratch for the percentiles.
-    sorted: Vec<f64>,
+    /// Ordering scratch for the percentiles (order keys, see `jj_kit::stats::summarize`).
+    sorted: Vec<u64>,
     /// IP lengths counted for the dominant size.
     by_size: Mode,
 }

@@ -249,8 +249,8 @@ pub struct Timing {
     iat: Vec<f64>,
     /// IATs per direction: `[initiator, responder]`.
     iat_dir: [Vec<f64>; 2],
-    /// Sorting scratch for the percentiles.
-    sorted: Vec<f64>,
+    /// Ordering scratch for the percentiles (order keys, see `jj_kit::stats::summarize`).
+    sorted: Vec<u64>,
     /// SPLT JSON text before it is copied into its slot.
     text: Vec<u8>,
 }
