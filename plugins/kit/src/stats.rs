@@ -194,7 +194,7 @@ impl Summary {
 const SUMMARY_PERCENTILES: [f64; 5] = [25.0, 50.0, 75.0, 90.0, 99.0];
 
 /// Below this many values [`summarize`] sorts; above, it selects only the ranks it reads.
-const SELECT_ABOVE: usize = 64;
+const SELECT_ABOVE: usize = 256;
 
 /// Puts the element of every rank in `ranks` (ascending, distinct, absolute positions in
 /// the whole slice, of which `v` is the part starting at `base`) where a full sort
