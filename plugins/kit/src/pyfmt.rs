@@ -41,14 +41,14 @@ impl std::fmt::Write for StackBuf {
 /// `(digits, k, e)` with `x ≈ d1.d2…dk × 10^e` (ASCII digits in `digits[..k]`).
 /// Zero gives the single digit "0" and exponent 0.
 ///
-/// The digits come from Ryū (the `ryu` crate, also behind serde_json): the shortest
+/// The digits come from Żmij (the `zmij` crate, also behind serde_json): the shortest
 /// digit string that round-trips and, among those, the closest to `x` — the same rule
-/// as CPython's `repr` (`_Py_dg_dtoa` mode 0), about 4× faster than `core::fmt`'s `{:e}`
-/// (docs/performance.md). When `x` lies exactly halfway between the two closest
+/// as CPython's `repr` (`_Py_dg_dtoa` mode 0), several times faster than `core::fmt`'s
+/// `{:e}` and faster than Ryū (docs/performance.md). When `x` lies exactly halfway between the two closest
 /// shortest candidates, CPython takes the one whose last digit is even; that case is
-/// detected exactly and resolved like CPython whatever Ryū chose.
+/// detected exactly and resolved like CPython whatever Żmij chose.
 fn shortest_digits(x: f64) -> ([u8; 17], usize, i32) {
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     let (digits, k, exp) = parse_decimal(buf.format_finite(x).as_bytes());
     if let Some(tie) = half_even_tie_digits(x, k) {
         return tie;
@@ -195,22 +195,22 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
     }
     let a = x.abs();
     // Integral values below 10^15 (counts, byte totals, 0.0 — a large share of feature
-    // values): CPython writes the integer and ".0"; no Ryū call is needed.
+    // values): CPython writes the integer and ".0"; no Żmij call is needed.
     // (`a as u64` is exact below 2^53, and `fract` would be a libm call here.)
     if a < 1e15 && (a as u64) as f64 == a {
         write_u64(out, a as u64);
         out.extend_from_slice(b".0");
         return;
     }
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     let text = buf.format_finite(a).as_bytes();
-    // Fast path: Ryū writes plain decimals ("0.0001", "123.5", "1000000000000000.0") for
+    // Fast path: Żmij writes plain decimals ("0.0001", "123.5", "1000000000000000.0") for
     // decimal exponents -5..=15 and CPython for -4..=15 with the same digits, so the text
     // is CPython's unless it is scientific, in [1e-5, 1e-4) ("0.0000…"), or an exact tie.
     // A tie needs an exact decimal N·10^p with N >= 2^53 (16+ digits: the shorter
     // candidate is at least 10^p away, half an ulp at most N·10^p·2^-53) and a shortest
     // form one digit shorter, so a text of at most 15 bytes (<= 14 digits) is never one.
-    // Ryū's exponent is at most "e-324": an 'e' is within the last five bytes.
+    // Żmij's exponent is at most "e-324": an 'e' is within the last five bytes.
     let scientific = text.iter().rev().take(5).any(|&c| c == b'e');
     if !scientific
         && !text.starts_with(b"0.0000")
@@ -464,7 +464,7 @@ mod tests {
     }
 
     /// The digits as `core::fmt`'s `{:e}` gives them (shortest round-trip, closest), with
-    /// the same exact-tie rule applied: an oracle for the Ryū path.
+    /// the same exact-tie rule applied: an oracle for the Żmij path.
     fn digits_via_core_fmt(x: f64) -> (String, i32) {
         let text = format!("{x:e}");
         let (m, e) = text.split_once('e').unwrap();
@@ -477,7 +477,7 @@ mod tests {
 
     #[test]
     #[allow(clippy::excessive_precision)] // exact binary values (ties)
-    fn ryu_digits_equal_core_fmt_digits() {
+    fn shortest_digits_equal_core_fmt_digits() {
         let check = |x: f64| {
             let (d, k, e) = shortest_digits(x);
             let got = (String::from_utf8(d[..k].to_vec()).unwrap(), e);
