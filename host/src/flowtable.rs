@@ -21,21 +21,17 @@ pub const STREAM_OOO_LIMIT: u32 = 64 << 10;
 /// Expiry sweeps run after every window of this many packets (global index).
 pub const WINDOW_PACKETS: u64 = 4096;
 
-/// A small, fast hasher for flow keys (FxHash-style multiply/rotate); keys are not
-/// attacker-chosen hash-flooding targets in a bounded table with eviction.
+/// The hasher of the flow maps: a [`FlowKey`] hashes itself ([`FlowKey::hash64`]) and
+/// writes the result as one `u64`, which this hasher keeps as it is.
 #[derive(Default, Clone, Copy)]
 pub struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
-        // final avalanche so low bits are usable for shard selection
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51afd7ed558ccd);
-        h ^= h >> 33;
-        h
+        self.0
     }
     fn write(&mut self, bytes: &[u8]) {
+        // Not used by `FlowKey`; kept total for any other key type.
         for chunk in bytes.chunks(8) {
             let mut buf = [0u8; 8];
             buf[..chunk.len()].copy_from_slice(chunk);
@@ -43,26 +39,21 @@ impl Hasher for KeyHasher {
         }
     }
     fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517cc1b727220a95);
+        self.0 = fold_mul(self.0 ^ v, 0x9e37_79b9_7f4a_7c15);
     }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(v as u64)
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.write_u64(v as u64)
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(v as u64)
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64)
-    }
+}
+
+/// The 128-bit product of `a` and `b`, its halves xor-ed (the mixing step of
+/// foldhash and wyhash).
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
 }
 
 pub type KeyBuild = BuildHasherDefault<KeyHasher>;
 
 /// Canonical (direction-free) flow key: endpoint `a` <= endpoint `b`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct FlowKey {
     pub a_ip: [u8; 16],
     pub b_ip: [u8; 16],
@@ -70,6 +61,12 @@ pub struct FlowKey {
     pub b_port: u16,
     pub proto: u8,
     pub version: u8,
+}
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash64());
+    }
 }
 
 impl FlowKey {
@@ -87,10 +84,33 @@ impl FlowKey {
         }
     }
 
+    /// The key's hash: three independent 64×64→128 multiply-folds of its five words
+    /// (the addresses, then ports, protocol and version), combined and avalanched.
+    /// Flow keys are not hash-flooding targets (bounded table with eviction), so speed
+    /// matters more than keyed hashing: this runs once per packet.
     pub fn hash64(&self) -> u64 {
-        let mut h = KeyHasher::default();
-        self.hash(&mut h);
-        h.finish()
+        let word = |ip: &[u8; 16], i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&ip[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        let small = u64::from(self.a_port)
+            | u64::from(self.b_port) << 16
+            | u64::from(self.proto) << 32
+            | u64::from(self.version) << 40;
+        let h = fold_mul(
+            word(&self.a_ip, 0) ^ 0x243f_6a88_85a3_08d3,
+            word(&self.a_ip, 8) ^ 0x1319_8a2e_0370_7344,
+        ) ^ fold_mul(
+            word(&self.b_ip, 0) ^ 0xa409_3822_299f_31d0,
+            word(&self.b_ip, 8) ^ 0x082e_fa98_ec4e_6c89,
+        ) ^ fold_mul(small ^ 0x4528_21e6_38d0_1377, 0xbe54_66cf_34e9_0c6c);
+        // final avalanche (murmur3's fmix64) so that low bits are usable for shards
+        let mut h = h;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 
     pub fn logical_shard(&self) -> usize {
@@ -925,6 +945,45 @@ mod tests {
     fn run(table: &mut FlowTable, pkts: &[(i64, Decoded)], sink: &mut Collect) {
         for (i, (ts, d)) in pkts.iter().enumerate() {
             table.add(i as u64, *ts, 60, d, &[], sink);
+        }
+    }
+
+    #[test]
+    fn key_hash_spreads_typical_keys_over_the_shards() {
+        // Keys that differ only in a client port, only in the last address byte, or
+        // only in an IPv6 interface id: each shard gets close to its share.
+        let families: [&dyn Fn(u32) -> Decoded; 3] = [
+            &|i| udp(i as u16),
+            &|i| {
+                let mut d = udp(5353);
+                d.src_ip[..4].copy_from_slice(&[10, 0, (i >> 8) as u8, i as u8]);
+                d
+            },
+            &|i| {
+                let mut d = udp(443);
+                d.ip_version = 6;
+                d.src_ip = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+                d.src_ip[12..].copy_from_slice(&i.to_be_bytes());
+                d
+            },
+        ];
+        for (f, make) in families.iter().enumerate() {
+            let n = 16_000u32;
+            let mut per_shard = [0u32; LOGICAL_SHARDS];
+            let mut hashes = std::collections::HashSet::new();
+            for i in 0..n {
+                let key = FlowKey::of(&make(i));
+                per_shard[key.logical_shard()] += 1;
+                hashes.insert(key.hash64());
+            }
+            assert_eq!(hashes.len(), n as usize, "family {f}: colliding hashes");
+            let share = n / LOGICAL_SHARDS as u32;
+            for (shard, &c) in per_shard.iter().enumerate() {
+                assert!(
+                    c > share * 9 / 10 && c < share * 11 / 10,
+                    "family {f}: shard {shard} got {c} of {n} keys"
+                );
+            }
         }
     }
 
