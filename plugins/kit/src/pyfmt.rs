@@ -202,22 +202,22 @@ fn write_repr_finite(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(b".0");
         return;
     }
-    let mut buf = zmij::Buffer::new();
-    let text = buf.format_finite(a).as_bytes();
-    // Fast path: Żmij writes plain decimals ("0.0001", "123.5", "1000000000000000.0") for
-    // decimal exponents -5..=15 and CPython for -4..=15 with the same digits, so the text
-    // is CPython's unless it is scientific, in [1e-5, 1e-4) ("0.0000…"), or an exact tie.
-    // A tie needs an exact decimal N·10^p with N >= 2^53 (16+ digits: the shorter
-    // candidate is at least 10^p away, half an ulp at most N·10^p·2^-53) and a shortest
-    // form one digit shorter, so a text of at most 15 bytes (<= 14 digits) is never one.
-    // Żmij's exponent is at most "e-324": an 'e' is within the last five bytes.
-    let scientific = text.iter().rev().take(5).any(|&c| c == b'e');
-    if !scientific
-        && !text.starts_with(b"0.0000")
-        && (text.len() <= 15 || exact_short_decimal(a).is_none())
-    {
-        out.extend_from_slice(text);
-        return;
+    // Fast path: CPython writes plain decimals for decimal exponents -4..=15 of the
+    // shortest digits, that is for 1e-4 <= a < 1e16 (a double below the double 1e-4 has
+    // shortest digits below it, so an exponent of -5 or less, because "1e-4" reads back
+    // as that double; likewise below 1e16, which is exact). Żmij writes plain decimals
+    // ("0.0001", "123.5", "1000000000000000.0") for -5..=15 with the same digits, so in
+    // that range its text is CPython's unless it is an exact tie. A tie needs an exact
+    // decimal N·10^p with N >= 2^53 (16+ digits: the shorter candidate is at least 10^p
+    // away, half an ulp at most N·10^p·2^-53) and a shortest form one digit shorter, so a
+    // text of at most 15 bytes (<= 14 digits) is never one.
+    if (1e-4..1e16).contains(&a) {
+        let mut buf = zmij::Buffer::new();
+        let text = buf.format_finite(a).as_bytes();
+        if text.len() <= 15 || exact_short_decimal(a).is_none() {
+            out.extend_from_slice(text);
+            return;
+        }
     }
     write_repr_general(out, a);
 }
@@ -535,6 +535,12 @@ mod tests {
             1e15,
             9999999999999998.0,
             1e16,
+            // the neighbours of the range's ends
+            f64::from_bits(1e-4f64.to_bits() - 1),
+            f64::from_bits(1e-4f64.to_bits() + 1),
+            f64::from_bits(1e-5f64.to_bits() - 1),
+            f64::from_bits(1e16f64.to_bits() - 1),
+            f64::from_bits(1e16f64.to_bits() + 1),
             0.0,
             1.0,
             60.0,
