@@ -214,11 +214,13 @@ pub struct Flow {
     closed: bool,
 }
 
-/// A flow's place in its shard's LRU lists. Kept apart from [`Flow`] (584 bytes) in a
-/// dense array: moving a flow to the tail touches its neighbours' links, and 12-byte
-/// links of thousands of flows stay in cache where their `Flow`s would not.
+/// A flow's place in its shard's lists. Kept apart from [`Flow`] (584 bytes) in a dense
+/// array: placing a flow touches its neighbours' links, and the small links of
+/// thousands of flows stay in cache where their `Flow`s would not.
 #[derive(Clone, Copy)]
 struct Link {
+    /// The flow's last activity (its `last_ts`), by which a list is ordered.
+    last_ts: i64,
     prev: u32,
     next: u32,
     shard: u8,
@@ -358,6 +360,7 @@ impl FlowTable {
             next,
             shard,
             list,
+            ..
         } = self.links[slot as usize];
         let (shard, list) = (shard as usize, list as usize);
         if prev == NIL {
@@ -372,31 +375,53 @@ impl FlowTable {
         }
     }
 
-    fn push_back(&mut self, slot: u32, list: u8) {
+    /// Links `slot` into `list` of its shard: after the last flow whose last activity is
+    /// not later than `last_ts` (found from the tail; with packets in time order that is
+    /// the tail itself), so that every list stays ordered by last activity and a sweep
+    /// finds all the expired flows at its head. In compat mode, at the tail (JoyfulJay's
+    /// sweep looks at every flow, and its last activity may go backwards).
+    fn insert(&mut self, slot: u32, list: u8, last_ts: i64) {
         let shard = self.links[slot as usize].shard as usize;
-        let tail = self.lists[shard][list as usize].tail;
+        let mut prev = self.lists[shard][list as usize].tail;
+        if !self.cfg.compat_joyfuljay {
+            while prev != NIL && self.links[prev as usize].last_ts > last_ts {
+                prev = self.links[prev as usize].prev;
+            }
+        }
+        let next = if prev == NIL {
+            self.lists[shard][list as usize].head
+        } else {
+            self.links[prev as usize].next
+        };
         {
             let l = &mut self.links[slot as usize];
+            l.last_ts = last_ts;
             l.list = list;
-            l.prev = tail;
-            l.next = NIL;
+            l.prev = prev;
+            l.next = next;
         }
-        if tail == NIL {
+        if prev == NIL {
             self.lists[shard][list as usize].head = slot;
         } else {
-            self.links[tail as usize].next = slot;
+            self.links[prev as usize].next = slot;
         }
-        self.lists[shard][list as usize].tail = slot;
+        if next == NIL {
+            self.lists[shard][list as usize].tail = slot;
+        } else {
+            self.links[next as usize].prev = slot;
+        }
     }
 
-    /// Moves `slot` to the tail of `list` of its shard (most recently used).
-    fn touch(&mut self, slot: u32, list: u8) {
-        let l = self.links[slot as usize];
-        if l.next == NIL && l.list == list {
-            return; // already there (a flow's packets often come in runs)
+    /// Records new activity of `slot` (last activity `last_ts`) and moves it in `list`.
+    fn touch(&mut self, slot: u32, list: u8, last_ts: i64) {
+        let l = &mut self.links[slot as usize];
+        if l.next == NIL && l.list == list && (last_ts >= l.last_ts || self.cfg.compat_joyfuljay) {
+            // already at its place, the tail (a flow's packets often come in runs)
+            l.last_ts = last_ts;
+            return;
         }
         self.unlink(slot);
-        self.push_back(slot, list);
+        self.insert(slot, list, last_ts);
     }
 
     // ---- flows ----
@@ -459,6 +484,7 @@ impl FlowTable {
                 closed: false,
             });
             self.links.push(Link {
+                last_ts: ts,
                 prev: NIL,
                 next: NIL,
                 shard: shard as u8,
@@ -466,7 +492,7 @@ impl FlowTable {
             });
             (self.slots.len() - 1) as u32
         };
-        self.push_back(slot, LIST_OPEN);
+        self.insert(slot, LIST_OPEN, ts);
         self.map.insert(key, slot);
         self.counts[shard] += 1;
         self.live += 1;
@@ -635,12 +661,11 @@ impl FlowTable {
 
         let s = match slot {
             Some(s) => {
-                let list = if self.slots[s as usize].closed {
-                    LIST_CLOSED
-                } else {
-                    LIST_OPEN
-                };
-                self.touch(s, list);
+                let f = &self.slots[s as usize];
+                let list = if f.closed { LIST_CLOSED } else { LIST_OPEN };
+                // `record` makes this the flow's `last_ts`
+                let last_ts = f.last_ts.max(ts);
+                self.touch(s, list, last_ts);
                 s
             }
             None => {
@@ -667,7 +692,7 @@ impl FlowTable {
         let key = FlowKey::of(d);
         match self.map.get(&key).copied() {
             Some(s) => {
-                self.touch(s, LIST_OPEN);
+                self.touch(s, LIST_OPEN, ts);
                 self.record(s, ts, wire_len, d, frame);
                 // A TCP layer anywhere counts (compat decoding keeps a tunnel's outer
                 // protocol with the inner TCP's flags).
@@ -840,7 +865,8 @@ impl FlowTable {
                 }
             }
             if f.closed {
-                self.touch(s, LIST_CLOSED);
+                let last_ts = f.last_ts;
+                self.touch(s, LIST_CLOSED, last_ts);
             }
         }
     }
@@ -1146,6 +1172,38 @@ mod tests {
         sizes.sort();
         assert_eq!(sizes, vec![(0, 2), (3, 3), (5, 1)]);
         assert_eq!(t.counters.flows_created, 3);
+    }
+
+    #[test]
+    fn a_sweep_expires_a_flow_whose_packet_came_late_with_an_earlier_timestamp() {
+        // Two flows of one shard: A's packet at 10 s, then B's with the earlier time 5 s.
+        // At 16 s B has been idle for 11 s (> 10) and A for 6: B ends, A stays, although
+        // A was active first in arrival order.
+        let port_a = 1u16;
+        let shard = FlowKey::of(&udp(port_a)).logical_shard();
+        let port_b = (2..)
+            .find(|&p| FlowKey::of(&udp(p)).logical_shard() == shard)
+            .unwrap();
+        let mut t = FlowTable::new(FlowConfig {
+            idle_timeout_ns: 10 * S,
+            ..FlowConfig::default()
+        });
+        let mut c = Collect::default();
+        run(
+            &mut t,
+            &[(10 * S, udp(port_a)), (5 * S, udp(port_b))],
+            &mut c,
+        );
+        t.sweep(2, 16 * S, &mut c);
+        assert_eq!(c.0.len(), 1);
+        assert_eq!(
+            c.0[0].0,
+            (2, 1),
+            "B (first packet index 1) ends at the sweep"
+        );
+        assert_eq!(t.live_flows(), 1);
+        t.sweep(3, 21 * S, &mut c);
+        assert_eq!(c.0.len(), 2);
     }
 
     #[test]
