@@ -953,6 +953,8 @@ impl FrameProcessor {
     /// Processes one batch; `rows` receives the finished rows at every window boundary.
     /// `pre`: the batch's frames already decoded (by the reading thread), one per frame;
     /// `None` decodes here.
+    // `u64::is_multiple_of` is newer than the workspace's rust-version (1.85).
+    #[allow(unknown_lints, clippy::manual_is_multiple_of)]
     fn process(
         &mut self,
         batch: &FrameBatch,
@@ -1000,6 +1002,8 @@ impl FrameProcessor {
     /// One frame this worker has to look at (`idx`: its global index; `routed`: already
     /// known to belong to this worker's shards).
     #[allow(clippy::too_many_arguments)]
+    // `u64::is_multiple_of` is newer than the workspace's rust-version (1.85).
+    #[allow(unknown_lints, clippy::manual_is_multiple_of)]
     fn frame(
         &mut self,
         fh: &jj_plugin_api::FrameHeader,

@@ -34,7 +34,7 @@ pub fn ts_ns_to_secs(ts_ns: i64) -> f64 {
     }
 }
 
-// `u64::is_multiple_of` is newer than the workspace's rust-version (1.80).
+// `u64::is_multiple_of` is newer than the workspace's rust-version (1.85).
 #[allow(unknown_lints, clippy::manual_is_multiple_of)]
 fn abs_ns_to_secs(abs_ns: u64) -> f64 {
     if abs_ns == 0 {

@@ -567,11 +567,10 @@ impl<R: Read> CaptureReader<R> {
         loop {
             // Refill with about what the rest of the batch needs (average record size so
             // far), at least `need` more bytes, within [64 KiB, 4 MiB] per read.
-            let avg = if self.inplace_frames > 0 {
-                self.inplace_bytes / self.inplace_frames
-            } else {
-                2048
-            };
+            let avg = self
+                .inplace_bytes
+                .checked_div(self.inplace_frames)
+                .unwrap_or(2048);
             let estimate = (max_frames - n) as u64 * avg;
             let refill = |src: &mut Src<R>, data: &mut Vec<u8>, need: usize| {
                 let want = estimate
