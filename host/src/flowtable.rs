@@ -994,6 +994,15 @@ mod tests {
         }
     }
 
+    /// A table with an idle timeout of `secs` seconds, and a sink.
+    fn idle_table(secs: i64) -> (FlowTable, Collect) {
+        let t = FlowTable::new(FlowConfig {
+            idle_timeout_ns: secs * S,
+            ..FlowConfig::default()
+        });
+        (t, Collect::default())
+    }
+
     const SYN: u16 = 0x02;
     const SYNACK: u16 = 0x12;
     const ACK: u16 = 0x10;
@@ -1100,11 +1109,7 @@ mod tests {
 
     #[test]
     fn idle_timeout_splits_on_packet_time_and_reorients() {
-        let mut t = FlowTable::new(FlowConfig {
-            idle_timeout_ns: 60 * S,
-            ..FlowConfig::default()
-        });
-        let mut c = Collect::default();
+        let (mut t, mut c) = idle_table(60);
         // packet from b first after the gap: the new flow's initiator is b
         let pkts = [
             (0, tcp(true, ACK)),
@@ -1120,11 +1125,7 @@ mod tests {
         assert_eq!(c.0[1].2, 2);
         assert_eq!(c.0[1].3[..4], [10, 0, 0, 2]);
         // exactly the timeout is not idle (strictly greater)
-        let mut t = FlowTable::new(FlowConfig {
-            idle_timeout_ns: 60 * S,
-            ..FlowConfig::default()
-        });
-        let mut c = Collect::default();
+        let (mut t, mut c) = idle_table(60);
         run(&mut t, &[(0, udp(5)), (60 * S, udp(5))], &mut c);
         t.flush(&mut c);
         assert_eq!(c.0.len(), 1);
@@ -1132,11 +1133,7 @@ mod tests {
 
     #[test]
     fn sweep_expires_idle_flows_in_first_packet_order_per_event() {
-        let mut t = FlowTable::new(FlowConfig {
-            idle_timeout_ns: 10 * S,
-            ..FlowConfig::default()
-        });
-        let mut c = Collect::default();
+        let (mut t, mut c) = idle_table(10);
         run(
             &mut t,
             &[(0, udp(1)), (S, udp(2)), (20 * S, udp(3))],
@@ -1155,11 +1152,7 @@ mod tests {
         // udp(1) twice (the second through the one-entry cache), expired by a sweep,
         // then udp(1) again at once: a new flow, whose slot may be taken by udp(2)
         // without udp(1)'s later packets joining it.
-        let mut t = FlowTable::new(FlowConfig {
-            idle_timeout_ns: 10 * S,
-            ..FlowConfig::default()
-        });
-        let mut c = Collect::default();
+        let (mut t, mut c) = idle_table(10);
         run(&mut t, &[(0, udp(1)), (1, udp(1))], &mut c);
         t.sweep(2, 20 * S, &mut c);
         assert_eq!((c.0.len(), t.live_flows()), (1, 0));
@@ -1184,11 +1177,7 @@ mod tests {
         let port_b = (2..)
             .find(|&p| FlowKey::of(&udp(p)).logical_shard() == shard)
             .unwrap();
-        let mut t = FlowTable::new(FlowConfig {
-            idle_timeout_ns: 10 * S,
-            ..FlowConfig::default()
-        });
-        let mut c = Collect::default();
+        let (mut t, mut c) = idle_table(10);
         run(
             &mut t,
             &[(10 * S, udp(port_a)), (5 * S, udp(port_b))],
