@@ -189,6 +189,8 @@ pub struct FlowCounters {
 }
 
 const NIL: u32 = u32::MAX;
+/// How many flows back [`FlowTable::insert`] looks for a flow's place by last activity.
+const INSERT_SEARCH: u32 = 64;
 const LIST_OPEN: u8 = 0;
 const LIST_CLOSED: u8 = 1;
 
@@ -352,7 +354,7 @@ impl FlowTable {
         self.live
     }
 
-    // ---- intrusive LRU lists ----
+    // ---- shard lists, by last activity ----
 
     fn unlink(&mut self, slot: u32) {
         let Link {
@@ -378,14 +380,22 @@ impl FlowTable {
     /// Links `slot` into `list` of its shard: after the last flow whose last activity is
     /// not later than `last_ts` (found from the tail; with packets in time order that is
     /// the tail itself), so that every list stays ordered by last activity and a sweep
-    /// finds all the expired flows at its head. In compat mode, at the tail (JoyfulJay's
-    /// sweep looks at every flow, and its last activity may go backwards).
+    /// finds all the expired flows at its head. The search looks at most
+    /// `INSERT_SEARCH` flows back, so that a capture whose timestamps jump back cannot
+    /// make every packet walk the whole list; a flow placed there may end one sweep late,
+    /// as the sweep stops at the first flow that has not expired. In compat mode, at the
+    /// tail (JoyfulJay's sweep looks at every flow, and its last activity may go back).
     fn insert(&mut self, slot: u32, list: u8, last_ts: i64) {
         let shard = self.links[slot as usize].shard as usize;
         let mut prev = self.lists[shard][list as usize].tail;
         if !self.cfg.compat_joyfuljay {
-            while prev != NIL && self.links[prev as usize].last_ts > last_ts {
+            let mut steps = 0;
+            while prev != NIL
+                && self.links[prev as usize].last_ts > last_ts
+                && steps < INSERT_SEARCH
+            {
                 prev = self.links[prev as usize].prev;
+                steps += 1;
             }
         }
         let next = if prev == NIL {
@@ -1193,6 +1203,56 @@ mod tests {
         assert_eq!(t.live_flows(), 1);
         t.sweep(3, 21 * S, &mut c);
         assert_eq!(c.0.len(), 2);
+    }
+
+    #[test]
+    fn lists_stay_whole_with_timestamps_out_of_order() {
+        // 300 flows, 20,000 packets whose timestamps jitter back by up to 30 s (and a
+        // few by an hour), sweeps every 500 packets: every packet ends up in exactly one
+        // emitted flow, and the lists stay consistent (a broken link would lose or repeat
+        // flows, or loop).
+        let (mut t, mut c) = idle_table(10);
+        let mut r = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for i in 0..20_000u64 {
+            let x = rnd();
+            let mut ts = i as i64 * S / 100 - (x % 3000) as i64 * S / 100;
+            if x % 997 == 0 {
+                ts -= 3600 * S;
+            }
+            t.add(i, ts, 60, &udp((x >> 20) as u16 % 300), &[], &mut c);
+            if i % 500 == 499 {
+                t.sweep(i, i as i64 * S / 100, &mut c);
+            }
+            if i % 2000 == 0 {
+                let linked: usize = (0..LOGICAL_SHARDS)
+                    .map(|sh| {
+                        let mut n = 0;
+                        for list in [LIST_OPEN, LIST_CLOSED] {
+                            let mut h = t.lists[sh][list as usize].head;
+                            let mut prev = NIL;
+                            while h != NIL {
+                                assert_eq!(t.links[h as usize].prev, prev);
+                                prev = h;
+                                h = t.links[h as usize].next;
+                                n += 1;
+                            }
+                            assert_eq!(t.lists[sh][list as usize].tail, prev);
+                        }
+                        n
+                    })
+                    .sum();
+                assert_eq!(linked, t.live_flows());
+            }
+        }
+        t.flush(&mut c);
+        assert_eq!(c.0.iter().map(|x| x.2).sum::<usize>(), 20_000);
+        assert!(t.counters.idle_expired > 0);
     }
 
     #[test]
