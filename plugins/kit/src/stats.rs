@@ -197,10 +197,10 @@ const SUMMARY_PERCENTILES: [f64; 5] = [25.0, 50.0, 75.0, 90.0, 99.0];
 const SELECT_ABOVE: usize = 256;
 
 /// Puts the element of every rank in `ranks` (ascending, distinct, absolute positions in
-/// the whole slice, of which `v` is the part starting at `base`) where a full sort
-/// would put it. Other positions end up in some order. Each step
-/// partitions around the middle wanted rank, so the work is about `len × log(ranks)`
-/// instead of a sort's `len × log(len)`.
+/// the whole slice, of which `v` is the part starting at `base`) where a full sort would
+/// put it. Other positions end up in some order. Each step partitions around the middle
+/// wanted rank, so the work is about `len × log(ranks)` instead of a sort's
+/// `len × log(len)`.
 fn select_ranks(v: &mut [u64], base: usize, ranks: &[usize]) {
     if ranks.is_empty() || v.len() <= 1 {
         return;
@@ -218,11 +218,11 @@ fn select_ranks(v: &mut [u64], base: usize, ranks: &[usize]) {
 
 /// Full summary: moments, min/max and the percentiles p25, median, p75, p90, p99.
 ///
-/// The values' order keys are copied into `scratch` and ordered there (sorted, or for
-/// more than `SELECT_ABOVE` values only the ranks the percentiles read are selected),
-/// in [`f64::total_cmp`]'s order; keep reusing the same `scratch` so that no
-/// allocation happens after warm-up. An empty
-/// slice gives `Summary::default()` (all zeros).
+/// The values' order keys are copied into `scratch` and ordered there, in
+/// [`f64::total_cmp`]'s order (sorted, or for more than `SELECT_ABOVE` values only the
+/// ranks the percentiles read are selected); keep reusing the same `scratch` so that no
+/// allocation happens after warm-up. An empty slice gives `Summary::default()` (all
+/// zeros).
 pub fn summarize(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
     if values.is_empty() {
         return Summary::default();
@@ -234,7 +234,7 @@ pub fn summarize(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
     if n <= SELECT_ABOVE {
         scratch.sort_unstable();
     } else {
-        // The ranks `percentile_sorted` reads: lo and hi of each percentile, min, max.
+        // The ranks `percentile_at` reads: lo and hi of each percentile, min, max.
         let mut ranks = [0usize; 2 + 2 * SUMMARY_PERCENTILES.len()];
         ranks[1] = n - 1;
         for (i, p) in SUMMARY_PERCENTILES.iter().enumerate() {
