@@ -1212,15 +1212,9 @@ mod tests {
         // emitted flow, and the lists stay consistent (a broken link would lose or repeat
         // flows, or loop).
         let (mut t, mut c) = idle_table(10);
-        let mut r = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move || {
-            r ^= r << 13;
-            r ^= r >> 7;
-            r ^= r << 17;
-            r
-        };
+        let mut rng = jj_gen::rng::Rng::new(0x6c69_7374);
         for i in 0..20_000u64 {
-            let x = rnd();
+            let x = rng.next_u64();
             let mut ts = i as i64 * S / 100 - (x % 3000) as i64 * S / 100;
             if x % 997 == 0 {
                 ts -= 3600 * S;

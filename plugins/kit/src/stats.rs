@@ -664,12 +664,9 @@ mod tests {
             1514.0,
             0.25,
         ];
-        let mut r = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = crate::testutil::XorShift64(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
-            r ^= r << 13;
-            r ^= r >> 7;
-            r ^= r << 17;
-            v.push(f64::from_bits(r));
+            v.push(f64::from_bits(rng.next_u64()));
         }
         for &a in &v {
             assert_eq!(from_order_key(order_key(a)).to_bits(), a.to_bits());

@@ -740,19 +740,16 @@ fn every_prefix_and_mutation_is_total() {
         }
     }
     // Random handshake records (xorshift), both modes.
-    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = jj_kit::testutil::XorShift64(0x2545_f491_4f6c_dd1d);
     let mut tc = Tls::new(config(Mode::Compat));
     for _ in 0..3000 {
         let mut body = vec![];
-        let n = (x % 300) as usize;
+        let n = (rng.0 % 300) as usize;
         for _ in 0..n {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            body.push(x as u8);
+            body.push(rng.next_u64() as u8);
         }
         if let Some(b) = body.get_mut(0) {
-            *b = [1, 2, 11, 12, 14][(x % 5) as usize];
+            *b = [1, 2, 11, 12, 14][(rng.0 % 5) as usize];
         }
         let mut c = Conn::tcp();
         c.send(DIR_FWD, &record(22, &body), 1460);
