@@ -798,15 +798,18 @@ impl FlowTable {
                 .get(start..start + d.payload_captured as usize)
                 .unwrap_or(&[]);
             let limit = self.cfg.stream_bytes_per_direction;
-            f.streams[dir as usize].push_framed(
+            let st = &mut f.streams[dir as usize];
+            st.push(
                 d.tcp_seq,
                 d.tcp_flags & 0x02 != 0,
                 d.tcp_flags & 0x01 != 0,
                 bytes,
                 limit,
                 limit.min(STREAM_OOO_LIMIT),
-                self.cfg.stream_framing.as_ref(),
             );
+            if let Some(framing) = &self.cfg.stream_framing {
+                st.apply_framing(framing);
+            }
         }
         let opt_off = f.hdr_bytes.len() as u32;
         let mut opt_len = 0u8;

@@ -45,9 +45,9 @@
 //! taken as evidence (keep-alives and RSTs carry odd sequence numbers).
 //!
 //! # Framing
-//! [`TcpStream::push_framed`] with a [`StreamFraming`] (the extractors' declaration of
-//! how they read the stream: length-prefixed records) walks the record headers of the
-//! in-order prefix as it grows. At the first header that fails the framing's checks
+//! [`TcpStream::apply_framing`] after every [`TcpStream::push`], with a [`StreamFraming`]
+//! (the extractors' declaration of how they read the stream: length-prefixed records),
+//! walks the record headers of the in-order prefix as it grows. At the first header that fails the framing's checks
 //! (or at offset 0, a stream that does not start with a valid header) the stream is
 //! *cut*: the prefix ends where that record starts, the out-of-order buffer is freed,
 //! and every later segment of the direction costs a flag test (nothing is copied or
@@ -157,27 +157,10 @@ impl TcpStream {
         self.next_record = 0;
     }
 
-    /// [`TcpStream::push`], keeping only the records `framing` lets through (module
-    /// documentation, "Framing").
-    #[allow(clippy::too_many_arguments)]
-    pub fn push_framed(
-        &mut self,
-        seq: u32,
-        syn: bool,
-        fin: bool,
-        payload: &[u8],
-        limit: u32,
-        ooo_limit: u32,
-        framing: Option<&StreamFraming>,
-    ) {
-        self.push(seq, syn, fin, payload, limit, ooo_limit);
-        if let Some(f) = framing {
-            self.walk_records(f);
-        }
-    }
-
-    /// Checks the record headers the in-order prefix now holds; cuts at a failing one.
-    fn walk_records(&mut self, f: &StreamFraming) {
+    /// Checks the record headers the in-order prefix now holds and cuts the stream at a
+    /// failing one (module documentation, "Framing"). Call it after every
+    /// [`TcpStream::push`] of a framed stream, always with the same framing.
+    pub fn apply_framing(&mut self, f: &StreamFraming) {
         let header_len = u64::from(f.header_len);
         while self.next_record + header_len <= self.buf.len() as u64 {
             let at = self.next_record as usize;
@@ -199,7 +182,7 @@ impl TcpStream {
     /// Offer one segment of this direction: its sequence number, SYN and FIN flags and
     /// TCP payload (captured bytes only). `limit`: bytes of in-order stream to keep;
     /// `ooo_limit`: bytes of out-of-order data to buffer (use the same values for the
-    /// whole stream). Never panics. A stream cut by [`TcpStream::push_framed`] takes
+    /// whole stream). Never panics. A stream cut by [`TcpStream::apply_framing`] takes
     /// nothing more.
     pub fn push(
         &mut self,
@@ -1001,6 +984,12 @@ mod tests {
         d.len()
     }
 
+    /// `push` then `apply_framing`, as the flow table does for a framed stream.
+    fn push_framed(s: &mut TcpStream, seq: u32, syn: bool, fin: bool, p: &[u8], limit: u32) {
+        s.push(seq, syn, fin, p, limit, BIG);
+        s.apply_framing(&FRAMING);
+    }
+
     /// Records 1:"ab", 1:"", then a type-2 record whose header arrives split over two
     /// segments: the stream ends where it starts (6 bytes); what comes later, even a
     /// retransmission or a hole, changes nothing and is not counted.
@@ -1008,26 +997,26 @@ mod tests {
     fn framing_cuts_at_the_first_failing_record() {
         let d = [1, 2, b'a', b'b', 1, 0, 2, 3, b'x', b'y', b'z', 1, 1, b'q'];
         let mut s = TcpStream::new();
-        s.push_framed(99, true, false, &[], BIG, BIG, Some(&FRAMING));
-        s.push_framed(100, false, false, &d[..7], BIG, BIG, Some(&FRAMING));
+        push_framed(&mut s, 99, true, false, &[], BIG);
+        push_framed(&mut s, 100, false, false, &d[..7], BIG);
         assert_eq!(s.bytes(), &d[..7], "the failing header is not complete yet");
         assert!(!s.cut());
-        s.push_framed(107, false, false, &d[7..9], BIG, BIG, Some(&FRAMING));
+        push_framed(&mut s, 107, false, false, &d[7..9], BIG);
         assert!(s.cut());
         assert_eq!(s.bytes(), &d[..6]);
         let before = s.counters();
-        s.push_framed(100, false, false, &d[..9], BIG, BIG, Some(&FRAMING)); // retransmitted
-        s.push_framed(120, false, true, b"later", BIG, BIG, Some(&FRAMING)); // beyond a hole
+        push_framed(&mut s, 100, false, false, &d[..9], BIG); // retransmitted
+        push_framed(&mut s, 120, false, true, b"later", BIG); // beyond a hole
         assert_eq!(s.bytes(), &d[..6]);
         assert_eq!(s.counters(), before);
         assert!(!s.gap(), "a cut stream has no gap");
         // A stream that does not start with a valid header keeps nothing.
         let mut s = TcpStream::new();
-        s.push_framed(0, false, false, b"GET / HTTP/1.1", BIG, BIG, Some(&FRAMING));
+        push_framed(&mut s, 0, false, false, b"GET / HTTP/1.1", BIG);
         assert!(s.cut() && s.bytes().is_empty());
         // reset forgets the cut
         s.reset();
-        s.push_framed(0, false, false, &d[..4], BIG, BIG, Some(&FRAMING));
+        push_framed(&mut s, 0, false, false, &d[..4], BIG);
         assert_eq!(s.bytes(), &d[..4]);
         assert!(!s.cut());
     }
@@ -1070,10 +1059,10 @@ mod tests {
             };
             let (mut plain, mut framed) = (TcpStream::new(), TcpStream::new());
             plain.push(isn, true, false, &[], limit, BIG);
-            framed.push_framed(isn, true, false, &[], limit, BIG, Some(&FRAMING));
+            push_framed(&mut framed, isn, true, false, &[], limit);
             for (i, (q, p)) in segs.iter().enumerate() {
                 plain.push(*q, false, false, p, limit, BIG);
-                framed.push_framed(*q, false, false, p, limit, BIG, Some(&FRAMING));
+                push_framed(&mut framed, *q, false, false, p, limit);
                 check_invariants(&framed, limit, BIG);
                 let whole = plain.bytes();
                 let keep = cut_of(whole);
