@@ -523,6 +523,32 @@ mod tests {
 
     /// Segments `(seq, payload)` of `d` starting at `isn + 1`, of lengths from `sizes`
     /// cycled.
+    /// `d` (the stream after SYN `isn`) cut into segments of up to five random sizes below
+    /// `max_seg`, plus up to five duplicates and overlapping re-segmentations of the same
+    /// bytes (each up to `max_extra` long), shuffled.
+    fn scrambled_segments(
+        r: &mut Rng,
+        d: &[u8],
+        isn: u32,
+        max_seg: u64,
+        max_extra: u64,
+    ) -> Vec<(u32, Vec<u8>)> {
+        let n = d.len();
+        let sizes: Vec<usize> = (0..5).map(|_| 1 + r.below(max_seg) as usize).collect();
+        let mut segs = segment(d, isn.wrapping_add(1), &sizes);
+        for _ in 0..r.below(6) {
+            let a = r.below(n as u64) as usize;
+            let b = (a + 1 + r.below(max_extra) as usize).min(n);
+            segs.push((isn.wrapping_add(1 + a as u32), d[a..b].to_vec()));
+        }
+        // Fisher-Yates.
+        for i in (1..segs.len()).rev() {
+            let j = r.below(i as u64 + 1) as usize;
+            segs.swap(i, j);
+        }
+        segs
+    }
+
     fn segment(d: &[u8], start_seq: u32, sizes: &[usize]) -> Vec<(u32, Vec<u8>)> {
         let mut out = Vec::new();
         let mut off = 0usize;
@@ -926,20 +952,7 @@ mod tests {
             let n = 1 + r.below(6000) as usize;
             let d = data(n, round + 1);
             let isn = r.next() as u32;
-            let sizes: Vec<usize> = (0..5).map(|_| 1 + r.below(1500) as usize).collect();
-            let mut segs = segment(&d, isn.wrapping_add(1), &sizes);
-            // Duplicate some, and add overlapping re-segmentations with the same bytes.
-            let extra = r.below(6) as usize;
-            for _ in 0..extra {
-                let a = r.below(n as u64) as usize;
-                let b = (a + 1 + r.below(2000) as usize).min(n);
-                segs.push((isn.wrapping_add(1 + a as u32), d[a..b].to_vec()));
-            }
-            // Fisher-Yates.
-            for i in (1..segs.len()).rev() {
-                let j = r.below(i as u64 + 1) as usize;
-                segs.swap(i, j);
-            }
+            let segs = scrambled_segments(&mut r, &d, isn, 1500, 2000);
             let mut s = TcpStream::new();
             s.push(isn, true, false, &[], BIG, BIG);
             for (q, p) in &segs {
@@ -1041,17 +1054,7 @@ mod tests {
             }
             let n = d.len();
             let isn = r.next() as u32;
-            let sizes: Vec<usize> = (0..5).map(|_| 1 + r.below(700) as usize).collect();
-            let mut segs = segment(&d, isn.wrapping_add(1), &sizes);
-            for _ in 0..r.below(6) {
-                let a = r.below(n as u64) as usize;
-                let b = (a + 1 + r.below(900) as usize).min(n);
-                segs.push((isn.wrapping_add(1 + a as u32), d[a..b].to_vec()));
-            }
-            for i in (1..segs.len()).rev() {
-                let j = r.below(i as u64 + 1) as usize;
-                segs.swap(i, j);
-            }
+            let segs = scrambled_segments(&mut r, &d, isn, 700, 900);
             let limit = if r.below(3) == 0 {
                 1 + r.below(n as u64) as u32
             } else {
