@@ -286,8 +286,9 @@ fn read_all_from<R: Read>(r: &mut CaptureReader<R>, batch: usize, max_bytes: usi
 }
 
 /// Reads everything with `read_batch_in_place` (frames copied out in order, so the
-/// result compares with `read_all_from`'s); checks the same contract.
-fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
+/// result compares with `read_all_from`'s); checks the same contract. With `append`,
+/// `data` is never cleared: every call appends after what earlier calls left.
+fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize, append: bool) -> All {
     let mut r = CaptureReader::new(Cursor::new(bytes)).expect("header parsed once already");
     let mut all = All {
         metas: Vec::new(),
@@ -304,7 +305,10 @@ fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
         );
         metas.clear();
         offsets.clear();
-        data.clear();
+        if !append {
+            data.clear();
+        }
+        let before = data.len();
         match r.read_batch_in_place(&mut metas, &mut offsets, &mut data, batch, max_bytes) {
             Ok(0) => {
                 assert!(metas.is_empty() && offsets.is_empty());
@@ -315,6 +319,7 @@ fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
                 assert!(n <= batch.max(1));
                 for (m, &off) in metas.iter().zip(&offsets) {
                     let (a, b) = (off as usize, off as usize + m.caplen as usize);
+                    assert!(a >= before, "a frame points before this call's bytes");
                     all.data.extend_from_slice(&data[a..b]);
                 }
                 all.metas.extend_from_slice(&metas);
@@ -340,10 +345,15 @@ fn read_all_in_place(bytes: &[u8], batch: usize, max_bytes: usize) -> All {
 
 /// Both reading methods give the same frames, bytes and error.
 fn check_in_place_agrees(bytes: &[u8], batch: usize, max_bytes: usize, all: &All) {
-    let other = read_all_in_place(bytes, batch, max_bytes);
-    assert_eq!(other.metas, all.metas, "in place: frames");
-    assert!(other.data == all.data, "in place: frame bytes");
-    assert_eq!(other.error, all.error, "in place: error");
+    for append in [false, true] {
+        let other = read_all_in_place(bytes, batch, max_bytes, append);
+        assert_eq!(other.metas, all.metas, "in place (append {append}): frames");
+        assert!(
+            other.data == all.data,
+            "in place (append {append}): frame bytes"
+        );
+        assert_eq!(other.error, all.error, "in place (append {append}): error");
+    }
 }
 
 fn read_all(bytes: &[u8], batch: usize) -> Result<All, ReadError> {

@@ -38,7 +38,7 @@ pub const OPEN_PATH_PCAP_BUFFER: usize = 8 << 10;
 
 /// `read_batch_in_place`: bytes read per refill at least / at most (unless one record
 /// needs more).
-const INPLACE_MIN_READ: u64 = 64 << 10;
+const INPLACE_MIN_READ: u64 = 8 << 10;
 const INPLACE_MAX_READ: u64 = 4 << 20;
 
 /// Largest packet a record may claim given the interface/file snaplen
@@ -559,14 +559,23 @@ impl<R: Read> CaptureReader<R> {
         let start = data.len();
         // file offset of data[start]
         let base_off = self.src.pos() - self.carry.len() as u64;
-        data.extend_from_slice(&self.carry);
+        if data.is_empty() {
+            // The usual case (the host cleared the batch): the carried bytes' buffer
+            // becomes the batch's, and the batch's old buffer takes the next carry. The
+            // two buffers trade places every call, and the carry is copied once, not twice.
+            std::mem::swap(data, &mut self.carry);
+        } else {
+            data.extend_from_slice(&self.carry);
+        }
         self.carry.clear();
         let mut at = start;
         let mut n = 0usize;
         let mut failure = None;
         loop {
             // Refill with about what the rest of the batch needs (average record size so
-            // far), at least `need` more bytes, within [64 KiB, 4 MiB] per read.
+            // far), at least `need` more bytes, within [8 KiB, 4 MiB] per read. Bytes
+            // read beyond the batch are copied to the carry: a small minimum keeps that
+            // small.
             let avg = self
                 .inplace_bytes
                 .checked_div(self.inplace_frames)
