@@ -7,9 +7,6 @@
 //! twice and is off by one ulp for some timestamps, which then shows up in durations and
 //! IAT statistics; [`ts_ns_to_secs`] reproduces the single rounding exactly.
 
-/// Powers of ten that are exact in `f64` (all below 2^53).
-const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-
 /// Largest integer such that every integer up to it is exact in `f64`.
 const F64_EXACT_INT: u64 = 1 << 53;
 
@@ -20,10 +17,8 @@ const NS_PER_S: u64 = 1_000_000_000;
 /// `"{sec}.{nanos:09}"` (or `"{sec}.{micros:06}"` for a microsecond timestamp, which
 /// denotes the same number). Negative timestamps are handled (mirror image).
 ///
-/// No allocation. Microsecond-precision timestamps (every classic pcap) take an exact
-/// arithmetic fast path; only values that need more than 53 bits of decimal
-/// significand go through the standard library's correctly rounded decimal parser,
-/// from a stack buffer.
+/// No allocation, no loop: at most 2^53 ns, one division of two exact operands; past
+/// that, [`split_sum`].
 pub fn ts_ns_to_secs(ts_ns: i64) -> f64 {
     let abs = ts_ns.unsigned_abs();
     let v = abs_ns_to_secs(abs);
@@ -34,32 +29,17 @@ pub fn ts_ns_to_secs(ts_ns: i64) -> f64 {
     }
 }
 
-// `u64::is_multiple_of` is newer than the workspace's rust-version (1.85).
-#[allow(unknown_lints, clippy::manual_is_multiple_of)]
 fn abs_ns_to_secs(abs_ns: u64) -> f64 {
-    if abs_ns == 0 {
-        return 0.0;
+    if abs_ns <= F64_EXACT_INT {
+        // Both operands are exact in f64, so the one IEEE division is correctly rounded
+        // (Clinger's fast path).
+        abs_ns as f64 / 1e9
+    } else {
+        split_sum(abs_ns)
     }
-    // Write the value as m / 10^k with the fewest digits in m (strip trailing zeros of
-    // the fraction). When m is exact in f64, m / 10^k is one IEEE division of two exact
-    // operands, hence correctly rounded (Clinger's fast path).
-    let mut m = abs_ns;
-    let mut k = 9;
-    while k > 0 && m % 10 == 0 {
-        m /= 10;
-        k -= 1;
-    }
-    if m <= F64_EXACT_INT {
-        return m as f64 / POW10[k];
-    }
-    if k == 0 {
-        // A whole number of seconds: the integer → float conversion rounds correctly.
-        return m as f64;
-    }
-    split_sum(abs_ns)
 }
 
-/// The slow path (more than 2^53 ns, i.e. past about 104 days): whole seconds `s` (exact
+/// More than 2^53 ns (past about 104 days, so every capture timestamp): whole seconds `s` (exact
 /// in `f64`) plus the fraction `f = nanos / 10^9` (one rounding, error at most 2^-54),
 /// added with one more rounding. That is the correctly rounded `s + nanos / 10^9`:
 /// here the result is at least 2^23, so its rounding midpoints are multiples of 2^p with
@@ -201,14 +181,14 @@ mod tests {
     }
 
     #[test]
-    fn fast_path_agrees_with_the_decimal_parser() {
+    fn capture_timestamps_agree_with_the_decimal_parser() {
         // Deterministic LCG over second-, milli-, micro- and nanosecond-precision values.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for i in 0..200_000u64 {
             x = x
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            // seconds in [1e9, 2e9); every 8th below 2^53 ns in all (no zeros stripped)
+            // seconds in [1e9, 2e9); every 8th below 2^53 ns in all (the one-division branch)
             let base = if i % 8 == 7 {
                 (x >> 30) % 9_000_000
             } else {
@@ -227,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn slow_path_agrees_with_the_decimal_parser() {
+    fn split_sum_agrees_with_the_decimal_parser() {
         // Every magnitude past 2^53 ns (2^23 s and up, to u64::MAX), random nanoseconds,
         // and the exact ties (fractions that are multiples of 2^-9 s = 1,953,125 ns).
         let mut rng = crate::testutil::XorShift64(0x2545_F491_4F6C_DD1D);
