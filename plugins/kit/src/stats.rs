@@ -414,7 +414,7 @@ mod tests {
         let mut next = || rng.next_u64();
         let mut scratch = Vec::new();
         for n in (1..300).chain([500, 1000, 1001, 4096, 20_000]) {
-            for kind in 0..4 {
+            for kind in 0..9 {
                 let v: Vec<f64> = (0..n)
                     .map(|_| {
                         let r = next();
@@ -432,12 +432,25 @@ mod tests {
                                 4 => f64::NAN,
                                 _ => ((r >> 8) % 1000) as f64 - 500.0,
                             },
+                            // inter-arrival times: spread over many binades
+                            3 => f64::exp2(-((r % 40_000) as f64) / 1000.0),
+                            // clustered near 1.0 plus rare huge outliers
+                            4 => match r % 997 {
+                                0 => 1e300,
+                                _ => 1.0 + ((r >> 12) % 100_000) as f64 * 1e-9,
+                            },
+                            // neighbouring floats
+                            5 => f64::from_bits(1.5f64.to_bits() + (r % 1500)),
+                            // two values
+                            6 => [3.0, -7.5][(r % 2) as usize],
+                            // all equal
+                            7 => 42.0,
                             // sorted input, ascending
                             _ => 0.0,
                         }
                     })
                     .collect();
-                let v = if kind == 3 {
+                let v = if kind == 8 {
                     (0..n).map(|i| i as f64 * 0.5).collect()
                 } else {
                     v
