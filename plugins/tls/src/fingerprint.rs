@@ -59,11 +59,12 @@ pub fn push_hash12(out: &mut String, text: &str) {
 
 /// Appends `values` in decimal joined by `-`.
 fn push_dec_list(out: &mut String, values: impl Iterator<Item = u16>) {
+    let mut buf = itoa::Buffer::new();
     for (i, v) in values.enumerate() {
         if i > 0 {
             out.push('-');
         }
-        let _ = write!(out, "{v}");
+        out.push_str(buf.format(v));
     }
 }
 
@@ -85,7 +86,8 @@ pub fn ja3_text(
     grease: fn(u16) -> bool,
 ) {
     text.clear();
-    let _ = write!(text, "{},", hello.version);
+    text.push_str(itoa::Buffer::new().format(hello.version));
+    text.push(',');
     push_dec_list(text, hello.cipher_list().filter(|&v| !grease(v)));
     text.push(',');
     push_dec_list(
