@@ -143,7 +143,9 @@ impl PcapState {
     }
 
     /// Checks and decodes one record header (`hdr` is exactly `record_header_len()`
-    /// bytes, read at file offset `off`): `(ts_ns, caplen, wire_len)`.
+    /// bytes, read at file offset `off`): `(ts_ns, caplen, wire_len)`. Once per record:
+    /// inlined into the read loops.
+    #[inline]
     pub(crate) fn parse_header(
         &self,
         hdr: &[u8],

@@ -108,6 +108,7 @@ impl ReadError {
         )
     }
 
+    #[cold]
     pub(crate) fn too_big(offset: u64, caplen: u32, limit: u32) -> Self {
         ReadError::new(
             offset,
