@@ -15,7 +15,7 @@
 use crate::config::Config;
 use crate::spec::{spec, Spec, INIT};
 use jj_kit::pyfmt::{write_i64, write_json_float};
-use jj_kit::stats::{coefficient_of_variation, summarize, Summary};
+use jj_kit::stats::{summarize, Summary};
 use jj_kit::time::ts_ns_to_secs;
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
@@ -339,9 +339,9 @@ impl Extractor for Timing {
         let bwd = summarize(&self.iat_dir[1], &mut self.sorted);
         put_stats5(out, IAT_BWD, &bwd);
 
-        out[BURSTINESS].set_float(coefficient_of_variation(&self.iat));
-        out[BURSTINESS_FWD].set_float(coefficient_of_variation(&self.iat_dir[0]));
-        out[BURSTINESS_BWD].set_float(coefficient_of_variation(&self.iat_dir[1]));
+        out[BURSTINESS].set_float(all.cv());
+        out[BURSTINESS_FWD].set_float(fwd.cv());
+        out[BURSTINESS_BWD].set_float(bwd.cv());
 
         let b = burst_walk(&self.iat, self.cfg.burst_threshold_s);
         out[BURST_COUNT].set_int(b.burst_count);

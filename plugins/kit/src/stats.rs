@@ -105,13 +105,13 @@ pub fn pop_std(v: &[f64]) -> f64 {
     pop_var(v).sqrt()
 }
 
-/// `std / mean` (population std); 0.0 if `v` is empty or its mean is 0.
+/// `std / mean` (population std); 0.0 if `v` is empty or its mean is 0. The same as
+/// [`Summary::cv`] of `v`'s summary, which callers that summarize `v` anyway should use.
 pub fn coefficient_of_variation(v: &[f64]) -> f64 {
-    let m = mean(v);
-    if v.is_empty() || m == 0.0 {
+    if v.is_empty() {
         return 0.0;
     }
-    pop_var_about(v, m).sqrt() / m
+    Summary::moments(v).cv()
 }
 
 /// The reference's percentile of an ascending-sorted slice, `p` in 0..=100:
@@ -173,6 +173,15 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// `std / mean`, the coefficient of variation; 0.0 for an empty set or a mean of 0.
+    pub fn cv(&self) -> f64 {
+        if self.count == 0 || self.mean == 0.0 {
+            0.0
+        } else {
+            self.std / self.mean
+        }
+    }
+
     /// count, sum, mean, var and std of a non-empty slice; the rest left 0.
     fn moments(values: &[f64]) -> Summary {
         let count = values.len();
@@ -627,6 +636,22 @@ mod tests {
         assert_eq!(coefficient_of_variation(&[0.0, 0.0]), 0.0);
         // negative mean: std / mean is negative
         assert_eq!(coefficient_of_variation(&[-2.0, -4.0]), 1.0 / -3.0);
+        // a summary's cv is the same number, bit for bit
+        let mut rng = crate::testutil::XorShift64(0x0DDB_1A5E_5BAD_5EED);
+        let mut scratch = Vec::new();
+        for n in [0usize, 1, 2, 7, 8, 9, 100, 129, 1000] {
+            let v: Vec<f64> = (0..n)
+                .map(|_| (rng.next_u64() % 1_000_000) as f64 / 7e3 - 20.0)
+                .collect();
+            let cv = summarize(&v, &mut scratch).cv();
+            assert_eq!(
+                cv.to_bits(),
+                coefficient_of_variation(&v).to_bits(),
+                "n = {n}"
+            );
+        }
+        assert_eq!(summarize(&[0.0, 0.0], &mut scratch).cv(), 0.0);
+        assert!(summarize(&[1.0, f64::NAN], &mut scratch).cv().is_nan());
     }
 
     #[test]
@@ -716,6 +741,11 @@ mod tests {
         assert_eq!(s.max, f64::INFINITY);
         assert_eq!((b.min, b.max), (s.min, s.max));
         assert_eq!(s.sum, b.sum);
+        // inf - inf: both NaN (IEEE leaves a NaN result's sign to the hardware and the
+        // operand order the compiler picks, and CSV writes every NaN as `nan`)
+        assert!(s.var.is_nan() && b.var.is_nan());
+        let v = [0.0, -0.0, 3.0, -7.0, 2.5, 2.0];
+        let (s, b) = (summarize(&v, &mut scratch), summarize_basic(&v));
         assert_eq!(s.var.to_bits(), b.var.to_bits());
     }
 }
