@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::spec::{spec, Spec};
 use jj_kit::compat;
-use jj_kit::stats::{summarize, summarize_basic, Mode, Summary};
+use jj_kit::stats::{summarize, summarize_basic, summarize_median, Mode, Summary};
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
     PluginResult, Requirements, Value, DIR_FWD,
@@ -544,9 +544,9 @@ impl Extractor for Size {
         out[PKT_LEN_P25].set_float(all.p25);
         out[PKT_LEN_P75].set_float(all.p75);
         out[PKT_LEN_P90].set_float(all.p90);
-        let fwd = summarize(&self.pkt[1], &mut self.sorted);
+        let fwd = summarize_median(&self.pkt[1], &mut self.sorted);
         put_stats5(out, PKT_LEN_FWD, &fwd);
-        let bwd = summarize(&self.pkt[2], &mut self.sorted);
+        let bwd = summarize_median(&self.pkt[2], &mut self.sorted);
         put_stats5(out, PKT_LEN_BWD, &bwd);
 
         let pl = summarize_basic(&self.payload[0]);

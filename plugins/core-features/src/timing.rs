@@ -15,7 +15,7 @@
 use crate::config::Config;
 use crate::spec::{spec, Spec, INIT};
 use jj_kit::pyfmt::{write_i64, write_json_float};
-use jj_kit::stats::{summarize, Summary};
+use jj_kit::stats::{summarize, summarize_median, Summary};
 use jj_kit::time::ts_ns_to_secs;
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
@@ -334,9 +334,9 @@ impl Extractor for Timing {
         out[IAT_P75].set_float(all.p75);
         out[IAT_P90].set_float(all.p90);
         out[IAT_P99].set_float(all.p99);
-        let fwd = summarize(&self.iat_dir[0], &mut self.sorted);
+        let fwd = summarize_median(&self.iat_dir[0], &mut self.sorted);
         put_stats5(out, IAT_FWD, &fwd);
-        let bwd = summarize(&self.iat_dir[1], &mut self.sorted);
+        let bwd = summarize_median(&self.iat_dir[1], &mut self.sorted);
         put_stats5(out, IAT_BWD, &bwd);
 
         out[BURSTINESS].set_float(all.cv());

@@ -233,6 +233,18 @@ fn select_ranks(v: &mut [u64], base: usize, ranks: &[usize]) {
 /// allocation happens after warm-up. An empty slice gives `Summary::default()` (all
 /// zeros).
 pub fn summarize(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
+    summarize_order(values, scratch, &SUMMARY_PERCENTILES)
+}
+
+/// [`summarize`] for callers that read only min, max, mean, std and the median: the other
+/// percentile fields stay 0.0, and above `SELECT_ABOVE` values 4 ranks are selected
+/// instead of up to 12. Every field it fills equals `summarize`'s, bit for bit.
+pub fn summarize_median(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
+    summarize_order(values, scratch, &SUMMARY_PERCENTILES[1..2])
+}
+
+/// [`summarize`] with the percentiles `wanted` (a part of `SUMMARY_PERCENTILES`) only.
+fn summarize_order(values: &[f64], scratch: &mut Vec<u64>, wanted: &[f64]) -> Summary {
     if values.is_empty() {
         return Summary::default();
     }
@@ -246,12 +258,15 @@ pub fn summarize(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
         // The ranks `percentile_at` reads: lo and hi of each percentile, min, max.
         let mut ranks = [0usize; 2 + 2 * SUMMARY_PERCENTILES.len()];
         ranks[1] = n - 1;
-        for (i, p) in SUMMARY_PERCENTILES.iter().enumerate() {
+        let mut len = 2;
+        for p in wanted {
             let idx = (n - 1) as f64 * p / 100.0;
             let lo = (idx.floor().max(0.0) as usize).min(n - 1);
-            ranks[2 + 2 * i] = lo;
-            ranks[3 + 2 * i] = (lo + 1).min(n - 1);
+            ranks[len] = lo;
+            ranks[len + 1] = (lo + 1).min(n - 1);
+            len += 2;
         }
+        let ranks = &mut ranks[..len];
         ranks.sort_unstable();
         let mut len = 0;
         for i in 0..ranks.len() {
@@ -265,12 +280,17 @@ pub fn summarize(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
     let at = |i: usize| from_order_key(scratch[i]);
     s.min = at(0);
     s.max = at(n - 1);
-    let [p25, p50, p75, p90, p99] = SUMMARY_PERCENTILES;
-    s.median = percentile_at(n, p50, at);
-    s.p25 = percentile_at(n, p25, at);
-    s.p75 = percentile_at(n, p75, at);
-    s.p90 = percentile_at(n, p90, at);
-    s.p99 = percentile_at(n, p99, at);
+    for &p in wanted {
+        let v = percentile_at(n, p, at);
+        let [p25, p50, p75, p90, _] = SUMMARY_PERCENTILES;
+        match p {
+            _ if p == p25 => s.p25 = v,
+            _ if p == p50 => s.median = v,
+            _ if p == p75 => s.p75 = v,
+            _ if p == p90 => s.p90 = v,
+            _ => s.p99 = v,
+        }
+    }
     s
 }
 
@@ -467,6 +487,10 @@ mod tests {
                 let got = summarize(&v, &mut scratch);
                 let want = summarize_by_sorting(&v);
                 assert_eq!(bits(&got), bits(&want), "n = {n}, kind = {kind}");
+                let five = |s: &Summary| [s.min, s.max, s.mean, s.std, s.median].map(f64::to_bits);
+                let m = summarize_median(&v, &mut scratch);
+                assert_eq!(five(&m), five(&want), "median only: n = {n}, kind = {kind}");
+                assert_eq!([m.p25, m.p75, m.p90, m.p99], [0.0; 4]);
             }
         }
     }
