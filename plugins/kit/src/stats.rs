@@ -233,18 +233,29 @@ fn select_ranks(v: &mut [u64], base: usize, ranks: &[usize]) {
 /// allocation happens after warm-up. An empty slice gives `Summary::default()` (all
 /// zeros).
 pub fn summarize(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
-    summarize_order(values, scratch, &SUMMARY_PERCENTILES)
+    summarize_order(values, scratch, &[0, 1, 2, 3, 4])
 }
 
 /// [`summarize`] for callers that read only min, max, mean, std and the median: the other
 /// percentile fields stay 0.0, and above `SELECT_ABOVE` values 4 ranks are selected
 /// instead of up to 12. Every field it fills equals `summarize`'s, bit for bit.
 pub fn summarize_median(values: &[f64], scratch: &mut Vec<u64>) -> Summary {
-    summarize_order(values, scratch, &SUMMARY_PERCENTILES[1..2])
+    summarize_order(values, scratch, &[1])
 }
 
-/// [`summarize`] with the percentiles `wanted` (a part of `SUMMARY_PERCENTILES`) only.
-fn summarize_order(values: &[f64], scratch: &mut Vec<u64>, wanted: &[f64]) -> Summary {
+/// `s`'s field for `SUMMARY_PERCENTILES[i]`.
+fn percentile_field(s: &mut Summary, i: usize) -> &mut f64 {
+    match i {
+        0 => &mut s.p25,
+        1 => &mut s.median,
+        2 => &mut s.p75,
+        3 => &mut s.p90,
+        _ => &mut s.p99,
+    }
+}
+
+/// [`summarize`] with only the percentiles `SUMMARY_PERCENTILES[i]` for `i` in `wanted`.
+fn summarize_order(values: &[f64], scratch: &mut Vec<u64>, wanted: &[usize]) -> Summary {
     if values.is_empty() {
         return Summary::default();
     }
@@ -259,8 +270,8 @@ fn summarize_order(values: &[f64], scratch: &mut Vec<u64>, wanted: &[f64]) -> Su
         let mut ranks = [0usize; 2 + 2 * SUMMARY_PERCENTILES.len()];
         ranks[1] = n - 1;
         let mut len = 2;
-        for p in wanted {
-            let idx = (n - 1) as f64 * p / 100.0;
+        for &i in wanted {
+            let idx = (n - 1) as f64 * SUMMARY_PERCENTILES[i] / 100.0;
             let lo = (idx.floor().max(0.0) as usize).min(n - 1);
             ranks[len] = lo;
             ranks[len + 1] = (lo + 1).min(n - 1);
@@ -280,16 +291,8 @@ fn summarize_order(values: &[f64], scratch: &mut Vec<u64>, wanted: &[f64]) -> Su
     let at = |i: usize| from_order_key(scratch[i]);
     s.min = at(0);
     s.max = at(n - 1);
-    for &p in wanted {
-        let v = percentile_at(n, p, at);
-        let [p25, p50, p75, p90, _] = SUMMARY_PERCENTILES;
-        match p {
-            _ if p == p25 => s.p25 = v,
-            _ if p == p50 => s.median = v,
-            _ if p == p75 => s.p75 = v,
-            _ if p == p90 => s.p90 = v,
-            _ => s.p99 = v,
-        }
+    for &i in wanted {
+        *percentile_field(&mut s, i) = percentile_at(n, SUMMARY_PERCENTILES[i], at);
     }
     s
 }
