@@ -47,11 +47,11 @@
 //! # Framing
 //! [`TcpStream::apply_framing`] after every [`TcpStream::push`], with a [`StreamFraming`]
 //! (the extractors' declaration of how they read the stream: length-prefixed records),
-//! walks the record headers of the in-order prefix as it grows. At the first header that fails the framing's checks
-//! (or at offset 0, a stream that does not start with a valid header) the stream is
-//! *cut*: the prefix ends where that record starts, the out-of-order buffer is freed,
-//! and every later segment of the direction costs a flag test (nothing is copied or
-//! counted any more). A cut stream has no [`TcpStream::gap`].
+//! walks the record headers of the in-order prefix as it grows. At the first header that
+//! fails the framing's checks (or at offset 0, a stream that does not start with a valid
+//! header) the stream is *cut*: the prefix ends where that record starts, the
+//! out-of-order buffer is freed, and every later segment of the direction costs a flag
+//! test (nothing is copied or counted any more). A cut stream has no [`TcpStream::gap`].
 //!
 //! # Memory
 //! The in-order buffer's capacity stays ≤ `limit` (grown geometrically but capped), the
@@ -521,8 +521,6 @@ mod tests {
         (0..n).map(|_| r.next() as u8).collect()
     }
 
-    /// Segments `(seq, payload)` of `d` starting at `isn + 1`, of lengths from `sizes`
-    /// cycled.
     /// `d` (the stream after SYN `isn`) cut into segments of up to five random sizes below
     /// `max_seg`, plus up to five duplicates and overlapping re-segmentations of the same
     /// bytes (each up to `max_extra` long), shuffled.
@@ -549,6 +547,8 @@ mod tests {
         segs
     }
 
+    /// Segments `(seq, payload)` of `d` starting at `start_seq`, of lengths from `sizes`
+    /// cycled.
     fn segment(d: &[u8], start_seq: u32, sizes: &[usize]) -> Vec<(u32, Vec<u8>)> {
         let mut out = Vec::new();
         let mut off = 0usize;

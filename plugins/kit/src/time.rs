@@ -18,7 +18,7 @@ const NS_PER_S: u64 = 1_000_000_000;
 /// denotes the same number). Negative timestamps are handled (mirror image).
 ///
 /// No allocation, no loop: at most 2^53 ns, one division of two exact operands; past
-/// that, [`split_sum`].
+/// that, the whole seconds plus the fraction (`split_sum`), also correctly rounded.
 pub fn ts_ns_to_secs(ts_ns: i64) -> f64 {
     let abs = ts_ns.unsigned_abs();
     let v = abs_ns_to_secs(abs);
@@ -39,15 +39,16 @@ fn abs_ns_to_secs(abs_ns: u64) -> f64 {
     }
 }
 
-/// More than 2^53 ns (past about 104 days, so every capture timestamp): whole seconds `s` (exact
-/// in `f64`) plus the fraction `f = nanos / 10^9` (one rounding, error at most 2^-54),
-/// added with one more rounding. That is the correctly rounded `s + nanos / 10^9`:
-/// here the result is at least 2^23, so its rounding midpoints are multiples of 2^p with
-/// p >= -30, and an exact multiple of 10^-9 that is not itself a midpoint lies at least
-/// 2^(p+9) / 10^9 >= 4.8e-16 from every midpoint (both are multiples of 2^p / 10^9 with
-/// a numerator difference that is a nonzero multiple of gcd(2^-p, 10^9) = 2^9), far more
-/// than the error of `f`; an exact midpoint makes `f` exact (a multiple of 2^p below 1),
-/// so the addition breaks the tie to even like the decimal parser.
+/// More than 2^53 ns (past about 104 days after the epoch, so any real capture date):
+/// whole seconds `s` (exact in `f64`) plus the fraction `f = nanos / 10^9` (one rounding,
+/// error at most 2^-54), added with one more rounding. That is the correctly rounded
+/// `s + nanos / 10^9`: here the result is at least 2^23, so its rounding midpoints are
+/// multiples of 2^p with p >= -30, and an exact multiple of 10^-9 that is not itself a
+/// midpoint lies at least 2^(p+9) / 10^9 >= 4.8e-16 from every midpoint (both are
+/// multiples of 2^p / 10^9 with a numerator difference that is a nonzero multiple of
+/// gcd(2^-p, 10^9) = 2^9), far more than the error of `f`; an exact midpoint makes `f`
+/// exact (a multiple of 2^p below 1), so the addition breaks the tie to even like the
+/// decimal parser.
 fn split_sum(abs_ns: u64) -> f64 {
     let secs = (abs_ns / NS_PER_S) as f64;
     let frac = (abs_ns % NS_PER_S) as f64 / 1e9;
@@ -188,7 +189,7 @@ mod tests {
             x = x
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            // seconds in [1e9, 2e9); every 8th below 2^53 ns in all (the one-division branch)
+            // seconds in [1e9, 2e9); every 8th below 2^53 ns (the one-division branch)
             let base = if i % 8 == 7 {
                 (x >> 30) % 9_000_000
             } else {
