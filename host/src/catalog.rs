@@ -301,7 +301,18 @@ impl Catalog {
                 .iter()
                 .any(|(_, _, f)| f.name.as_str() == n || f.id.as_str() == n)
             {
-                return Err(format!("unknown feature '{n}' (see `jj features`)"));
+                // a dotted name is an id (`group.name`), else a column name
+                let hint = crate::suggest::did_you_mean(
+                    n,
+                    all.iter().map(|(_, _, f)| {
+                        if n.contains('.') {
+                            f.id.as_str()
+                        } else {
+                            f.name.as_str()
+                        }
+                    }),
+                );
+                return Err(format!("unknown feature '{n}'{hint} (see `jj features`)"));
             }
         }
         let any = profile.is_some() || !groups.is_empty() || !names.is_empty();

@@ -81,19 +81,48 @@ macro_rules! overlay {
     };
 }
 
+/// serde's "unknown field `x`, expected one of `a`, `b`, ..." rewritten as "unknown key
+/// `x`; did you mean 'a'? Valid keys: a, b, ..." (the guess first: the list is long);
+/// `None` for any other message.
+fn unknown_key_message(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    // the expected keys are the backquoted words after the key
+    let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let mut hint = crate::suggest::did_you_mean(key, keys.iter().copied());
+    if hint.is_empty() {
+        hint.push('.');
+    }
+    Some(format!(
+        "unknown key `{key}`{hint} Valid keys: {}.",
+        keys.join(", ")
+    ))
+}
+
 impl RunConfig {
     /// Reads a config file; errors name the file and the offending key or line.
     pub fn from_file(path: &Path) -> Result<RunConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
-            format!("config file {}: {msg}", path.display())
+            let at = e
+                .span()
+                .map(|r| {
+                    let before = text.get(..r.start).unwrap_or("");
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!(", line {line}, column {column}")
+                })
+                .unwrap_or_default();
+            let msg = unknown_key_message(e.message()).unwrap_or_else(|| {
+                e.message()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
+            format!("config file {}{at}: {msg}", path.display())
         })
     }
 
@@ -358,6 +387,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `timeuot`"), "{err}");
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file_the_line_and_a_likely_key() {
+        let dir = std::env::temp_dir().join(format!("jj-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err_of = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let err = RunConfig::from_file(&path).unwrap_err();
+            assert!(
+                err.starts_with(&format!("config file {}", path.display())),
+                "{err}"
+            );
+            assert!(!err.contains('\n'), "one line: {err}");
+            err
+        };
+        let err = err_of("typo.toml", "threads = 2\n\ntimeuot = 3\n");
+        assert!(
+            err.contains(", line 3, column 1: unknown key `timeuot`; did you mean 'timeout'? Valid keys: format, output, threads,"),
+            "{err}"
+        );
+        // nothing close: no guess
+        let err = err_of("far.toml", "zzzzzz = 1\n");
+        assert!(
+            err.contains("unknown key `zzzzzz`. Valid keys: format,"),
+            "{err}"
+        );
+        assert!(!err.contains("did you mean"), "{err}");
+        // a wrong type and a syntax error also carry their position
+        let err = err_of("type.toml", "profile = \"JJ-CORE\"\nthreads = \"two\"\n");
+        assert!(err.contains(", line 2, column 11: "), "{err}");
+        let err = err_of("syntax.toml", "threads = 2\nprofile = \n");
+        assert!(err.contains(", line 2, column "), "{err}");
+        assert!(!err.contains("did you mean"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

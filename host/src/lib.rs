@@ -16,3 +16,4 @@ pub mod reassembly;
 pub mod rows;
 pub mod schema;
 pub mod signals;
+pub mod suggest;

@@ -49,6 +49,8 @@ fn unknown_config_keys_and_bad_values_are_rejected_naming_the_file() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("bad.toml") && err.contains("timeuot"), "{err}");
+    assert!(err.contains("line 1, column 1"), "{err}");
+    assert!(err.contains("did you mean 'timeout'?"), "{err}");
 
     std::fs::write(&cfg, "timeout = -1.0\n").unwrap();
     let o = jj(&["extract", &sample(), "-c", cfg.to_str().unwrap()]);

@@ -105,6 +105,10 @@ fn unknown_selectors_and_formats_are_rejected_with_a_clear_message() {
             "unknown feature 'no_such_feature'",
         ),
         (
+            vec!["extract", p, "--feature", "pkt_len_maen"],
+            "unknown feature 'pkt_len_maen'; did you mean 'pkt_len_mean'?",
+        ),
+        (
             vec!["extract", p, "--features", "nogroup"],
             "unknown feature group 'nogroup'",
         ),
