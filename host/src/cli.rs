@@ -819,7 +819,47 @@ fn cmd_plugins(plugins: &Plugins) -> i32 {
     if rows.is_empty() {
         eprintln!("jj: no plugins loaded; pass --plugin-dir DIR or set JJ_PLUGIN_PATH");
     }
+    print_declared_options(plugins);
     0
+}
+
+/// The options each component declares (plugin-api 1.4), for a config file's
+/// `[plugins.<name>]` tables.
+fn print_declared_options(plugins: &Plugins) {
+    let declared: Vec<(&str, &str, &str)> = plugins
+        .options
+        .iter()
+        .flat_map(|c| {
+            c.keys
+                .iter()
+                .flatten()
+                .map(move |(k, h)| (c.component.as_str(), k.as_str(), h.as_str()))
+        })
+        .collect();
+    let undeclared: Vec<String> = plugins
+        .options
+        .iter()
+        .filter(|c| c.keys.is_none())
+        .map(|c| format!("{} '{}'", c.kind, c.component))
+        .collect();
+    if declared.is_empty() && undeclared.is_empty() {
+        return;
+    }
+    println!("\nOptions (config file: `key = value` in a [plugins.<name>] table):");
+    if !declared.is_empty() {
+        let wc = declared.iter().map(|d| d.0.len()).max().unwrap_or(0).max(9);
+        let wk = declared.iter().map(|d| d.1.len()).max().unwrap_or(0).max(6);
+        println!("{:<wc$}  {:<wk$}  HELP", "COMPONENT", "OPTION");
+        for (c, k, h) in &declared {
+            println!("{c:<wc$}  {k:<wk$}  {h}");
+        }
+    }
+    if !undeclared.is_empty() {
+        println!(
+            "Not declared (plugins built before plugin-api 1.4, C plugins): {}",
+            undeclared.join(", ")
+        );
+    }
 }
 
 fn cmd_profiles(cli: &Cli, plugins: &Plugins, action: &ProfilesAction) -> i32 {
@@ -941,6 +981,23 @@ fn cmd_extract(
     if let Err(e) = cfg.validate() {
         eprintln!("jj: {e}");
         return 2;
+    }
+    // `[plugins.*]` tables come only from the config file
+    let in_file = args
+        .config
+        .as_ref()
+        .map(|p| format!("config file {}: ", p.display()))
+        .unwrap_or_default();
+    match cfg.check_plugin_keys(&plugins.options) {
+        Ok(warnings) => {
+            for w in warnings {
+                eprintln!("jj: warning: {in_file}{w}");
+            }
+        }
+        Err(e) => {
+            eprintln!("jj: {in_file}{e}");
+            return 2;
+        }
     }
     let mut options = cfg.plugin_options();
     if let Some(l) = live {

@@ -126,6 +126,59 @@ impl RunConfig {
         })
     }
 
+    /// Checks the keys of the `[plugins.<name>]` tables against the options the loaded
+    /// components declare (plugin-api 1.4; a declared key ending in `*` covers every key
+    /// with that prefix). A key none of them declares is an error (one
+    /// line, with the closest declared key) when every component declares its options,
+    /// since it can only be a mistake; otherwise it is returned as a warning, as one of the
+    /// undeclared components may read it.
+    pub fn check_plugin_keys(
+        &self,
+        components: &[crate::loader::ComponentOptions],
+    ) -> Result<Vec<String>, String> {
+        let mut known: Vec<&str> = components
+            .iter()
+            .flat_map(|c| c.keys.iter().flatten())
+            .map(|(k, _)| k.as_str())
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        let undeclared: Vec<String> = components
+            .iter()
+            .filter(|c| c.keys.is_none())
+            .map(|c| format!("{} '{}'", c.kind, c.component))
+            .collect();
+        let mut warnings = Vec::new();
+        for (table, keys) in self.plugins.iter().flatten() {
+            for key in keys.keys() {
+                // a declared key ending in `*` stands for every key with that prefix
+                let declared = |k: &&str| match k.strip_suffix('*') {
+                    Some(prefix) => key.starts_with(prefix),
+                    None => *k == key.as_str(),
+                };
+                if known.iter().any(declared) {
+                    continue;
+                }
+                let exact = known.iter().copied().filter(|k| !k.ends_with('*'));
+                let mut hint = crate::suggest::did_you_mean(key, exact);
+                if hint.is_empty() {
+                    hint.push('.');
+                }
+                if undeclared.is_empty() {
+                    return Err(format!(
+                        "[plugins.{table}] {key}: no loaded plugin reads an option of that name{hint} Options they read: {} (`jj plugins` describes them).",
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ));
+                }
+                warnings.push(format!(
+                    "[plugins.{table}] {key}: no loaded plugin declares an option of that name{hint} It is passed on, as {} may read it (they do not declare their options).",
+                    undeclared.join(", ")
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
     /// `self` with every value set in `top` replacing it.
     pub fn overlaid(mut self, top: &RunConfig) -> RunConfig {
         overlay!(
@@ -387,6 +440,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `timeuot`"), "{err}");
+    }
+
+    #[test]
+    fn plugin_table_keys_are_checked_against_the_declared_options() {
+        use crate::loader::ComponentOptions;
+        let comp = |name: &str, keys: Option<&[&str]>| ComponentOptions {
+            kind: "extractor".into(),
+            component: name.into(),
+            keys: keys.map(|k| k.iter().map(|k| (k.to_string(), String::new())).collect()),
+        };
+        let cfg = |text: &str| toml::from_str::<RunConfig>(text).unwrap();
+        let declared = [
+            comp("tls", Some(&["tls_stream_bytes", "compat"])),
+            comp("kafka", Some(&["kafka_topic", "kafka.*"])),
+            comp("text", Some(&[])),
+        ];
+        // declared keys, in any table, and keys under a declared prefix pass
+        let ok = cfg("[plugins.tls]\ntls_stream_bytes = 1\n[plugins.x]\nkafka_topic = \"t\"\n\"kafka.linger.ms\" = 5\n");
+        assert_eq!(ok.check_plugin_keys(&declared), Ok(vec![]));
+        assert_eq!(
+            RunConfig::default().check_plugin_keys(&declared),
+            Ok(vec![])
+        );
+        // every component declares: an unknown key is an error with the closest key
+        let typo = cfg("[plugins.tls]\ntls_stream_bytez = 1\n");
+        let err = typo.check_plugin_keys(&declared).unwrap_err();
+        assert!(
+            err.starts_with("[plugins.tls] tls_stream_bytez: no loaded plugin reads an option of that name; did you mean 'tls_stream_bytes'? Options they read: compat, kafka.*, kafka_topic, tls_stream_bytes"),
+            "{err}"
+        );
+        // the prefix alone is not a key, and `kafka` is no prefix of `kafka.*`
+        for text in ["[plugins.k]\nkafka = 1\n", "[plugins.k]\nkafkax = 1\n"] {
+            assert!(cfg(text).check_plugin_keys(&declared).is_err(), "{text}");
+        }
+        // a component that does not declare: the same key is only a warning, naming it
+        let mut some_undeclared = declared.to_vec();
+        some_undeclared.push(comp("old", None));
+        let warnings = typo.check_plugin_keys(&some_undeclared).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("tls_stream_bytez") && warnings[0].contains("extractor 'old'"),
+            "{warnings:?}"
+        );
+        // nothing loaded declares anything: no guess, an empty list
+        let err = typo
+            .check_plugin_keys(&[comp("text", Some(&[]))])
+            .unwrap_err();
+        assert!(
+            err.ends_with("Options they read: none (`jj plugins` describes them)."),
+            "{err}"
+        );
+        assert!(!err.contains("did you mean"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Loads a Rust plugin's extension tables: plugin-api 1.2's (`jj_plugin_ext_v1`) and
-//! 1.3's (`jj_plugin_ext_v2`).
+//! Loads a Rust plugin's extension tables: plugin-api 1.2's (`jj_plugin_ext_v1`), 1.3's
+//! (`jj_plugin_ext_v2`) and 1.4's (`jj_plugin_ext_v3`).
 //!
 //! The root module cannot grow (an older library would fail the layout check), so later
 //! entry points sit behind a second exported symbol. Its table is used only after
@@ -13,7 +13,10 @@ use jj_plugin_api::{
     abi_stable::{
         abi_stability::abi_checking::check_layout_compatibility, type_layout::TypeLayout, StableAbi,
     },
-    ffi::{ExtExportV1, ExtExportV2, PluginExtV1, PluginExtV2, EXT_V1_SYMBOL, EXT_V2_SYMBOL},
+    ffi::{
+        ExtExportV1, ExtExportV2, ExtExportV3, PluginExtV1, PluginExtV2, PluginExtV3,
+        EXT_V1_SYMBOL, EXT_V2_SYMBOL, EXT_V3_SYMBOL,
+    },
 };
 use std::path::Path;
 
@@ -27,6 +30,11 @@ pub fn load_ext_v1(path: &Path) -> Result<Option<&'static PluginExtV1>, String> 
 /// The plugin-api 1.3 table, as [`load_ext_v1`] (`Ok(None)` before 1.3).
 pub fn load_ext_v2(path: &Path) -> Result<Option<&'static PluginExtV2>, String> {
     load_ext(path, EXT_V2_SYMBOL, |e: ExtExportV2| (e.layout, e.ext))
+}
+
+/// The plugin-api 1.4 table, as [`load_ext_v1`] (`Ok(None)` before 1.4).
+pub fn load_ext_v3(path: &Path) -> Result<Option<&'static PluginExtV3>, String> {
+    load_ext(path, EXT_V3_SYMBOL, |e: ExtExportV3| (e.layout, e.ext))
 }
 
 /// Calls the `extern "C" fn() -> E` exported as `symbol`, and returns the table `T` it

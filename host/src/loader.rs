@@ -8,8 +8,9 @@ use crate::cplugin::CExtractorLib;
 use jj_plugin_api::{
     abi_stable::library::{lib_header_from_path, LibraryError, RootModule},
     ffi::{
-        ChunkedCaptureDecl, ComponentInfo, FfiCaptureFactoryBox, FfiChunkedFactoryBox,
-        FfiExtractorFactoryBox, FfiWriterFactoryBox, StreamFramingDecl, WriterHintDecl,
+        ChunkedCaptureDecl, ComponentInfo, ComponentOptionsDecl, FfiCaptureFactoryBox,
+        FfiChunkedFactoryBox, FfiExtractorFactoryBox, FfiWriterFactoryBox, StreamFramingDecl,
+        WriterHintDecl,
     },
     PluginLib_Ref, StreamFraming,
 };
@@ -51,6 +52,17 @@ pub enum ExtractorFactoryHandle {
     C(Arc<CExtractorLib>),
 }
 
+/// The option keys one loaded component reads (plugin-api 1.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentOptions {
+    /// `capture`, `extractor` or `writer`.
+    pub kind: String,
+    pub component: String,
+    /// `(key, help)`; `None` when the component does not declare them (it predates
+    /// plugin-api 1.4, is a C plugin, or its author left them undeclared).
+    pub keys: Option<Vec<(String, String)>>,
+}
+
 #[derive(Default)]
 pub struct Plugins {
     pub libraries: Vec<LibraryRecord>,
@@ -63,6 +75,8 @@ pub struct Plugins {
     /// Per extractor component (same index): how it reads TCP streams (plugin-api ≥ 1.3).
     pub stream_framing: Vec<Option<StreamFraming>>,
     pub writers: Vec<Component<FfiWriterFactoryBox>>,
+    /// Every loaded component's declared options, in load order.
+    pub options: Vec<ComponentOptions>,
     /// Files that were not loaded, with the reason (one line each).
     pub rejected: Vec<(PathBuf, String)>,
 }
@@ -214,6 +228,30 @@ impl Plugins {
                 Vec::new()
             }
         };
+        let declared: Vec<ComponentOptionsDecl> = match crate::extsym::load_ext_v3(path) {
+            Ok(Some(ext)) => (ext.component_options)().into_vec(),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                eprintln!(
+                    "jj: {}: its plugin-api 1.4 extensions differ from this jj's ({e}); using it without them",
+                    path.display()
+                );
+                Vec::new()
+            }
+        };
+        let options_of = |kind: &str, name: &str| ComponentOptions {
+            kind: kind.to_string(),
+            component: name.to_string(),
+            keys: declared
+                .iter()
+                .find(|d| d.declared && d.kind.as_str() == kind && d.component.as_str() == name)
+                .map(|d| {
+                    d.keys
+                        .iter()
+                        .map(|k| (k.key.to_string(), k.help.to_string()))
+                        .collect()
+                }),
+        };
         let mut added = 0;
         for d in (module.captures())() {
             if self.name_taken(&self.captures, &d.info.name) {
@@ -223,6 +261,7 @@ impl Plugins {
                 .iter()
                 .position(|c| c.capture == d.info.name)
                 .map(|i| chunked.swap_remove(i).factory);
+            self.options.push(options_of("capture", &d.info.name));
             self.captures.push(component(lib, &d.info, d.factory));
             self.chunked.push(ext);
             added += 1;
@@ -245,6 +284,7 @@ impl Plugins {
                         None
                     }
                 });
+            self.options.push(options_of("extractor", &d.info.name));
             self.extractors.push(component(
                 lib,
                 &d.info,
@@ -264,6 +304,7 @@ impl Plugins {
                     .map(|h| (h.format.to_string(), h.batch_values))
                     .collect(),
             );
+            self.options.push(options_of("writer", &d.info.name));
             self.writers.push(component(lib, &d.info, d.factory));
             added += 1;
         }
@@ -291,6 +332,12 @@ impl Plugins {
             version: lib.version().to_string(),
             api_version: format!("C ABI {}", crate::cplugin::C_ABI_VERSION),
             abi: "c",
+        });
+        // the C contract has no way to declare options
+        self.options.push(ComponentOptions {
+            kind: "extractor".into(),
+            component: lib.name().to_string(),
+            keys: None,
         });
         self.extractors.push(Component {
             library: idx,

@@ -136,6 +136,11 @@ pub trait CaptureFactory: Send + Sync + 'static {
     ) -> PluginResult<Option<Box<dyn ChunkedSource>>> {
         Ok(None)
     }
+    /// Since plugin-api 1.4: every option key this backend reads (see
+    /// [`crate::ExtractorFactory::options`]). `None` (the default): not declared.
+    fn options(&self) -> Option<Vec<crate::options::OptionSpec>> {
+        None
+    }
 }
 
 /// What [`ChunkedSource::frame_chunk`] found.

@@ -262,6 +262,52 @@ pub struct ExtExportV2 {
 /// Name of the exported `extern "C" fn() -> ExtExportV2`.
 pub const EXT_V2_SYMBOL: &[u8] = b"jj_plugin_ext_v2\0";
 
+/// One option key of a component (plugin-api 1.4).
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct OptionKeyDecl {
+    pub key: RString,
+    pub help: RString,
+}
+
+/// The options one component of the library declares (plugin-api 1.4): `kind` is
+/// `capture`, `extractor` or `writer`; `declared` is false when the component does not
+/// say which keys it reads (then `keys` is empty).
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct ComponentOptionsDecl {
+    pub kind: RString,
+    pub component: RString,
+    pub declared: bool,
+    pub keys: RVec<OptionKeyDecl>,
+}
+
+/// Entry points added in plugin-api 1.4, behind the symbol [`EXT_V3_SYMBOL`]. Frozen like
+/// [`PluginExtV1`].
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct PluginExtV3 {
+    pub component_options: extern "C" fn() -> RVec<ComponentOptionsDecl>,
+}
+
+/// What the [`EXT_V3_SYMBOL`] function returns (as [`ExtExportV1`]).
+#[repr(C)]
+pub struct ExtExportV3 {
+    pub layout: &'static TypeLayout,
+    pub ext: &'static PluginExtV3,
+}
+
+/// Name of the exported `extern "C" fn() -> ExtExportV3`.
+pub const EXT_V3_SYMBOL: &[u8] = b"jj_plugin_ext_v3\0";
+
+/// The export, for [`crate::export_plugin!`].
+pub fn ext_export_v3(ext: &'static PluginExtV3) -> ExtExportV3 {
+    ExtExportV3 {
+        layout: <PluginExtV3 as StableAbi>::LAYOUT,
+        ext,
+    }
+}
+
 /// The export, for [`crate::export_plugin!`].
 pub fn ext_export_v2(ext: &'static PluginExtV2) -> ExtExportV2 {
     ExtExportV2 {

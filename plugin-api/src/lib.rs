@@ -40,7 +40,7 @@ pub use flow::{
     flow_end, flow_pass, pflags, FlowView, LinkInfo, PacketRecord, StreamView, DIR_BWD, DIR_FWD,
 };
 pub use meta::{ByteCheck, DType, ExtractorInfo, FeatureMeta, Requirements, StreamFraming};
-pub use options::Options;
+pub use options::{OptionSpec, Options};
 pub use value::Value;
 pub use writer::{
     Column, ColumnMeta, FormatInfo, RowBatch, Schema, WriteSummary, Writer, WriterFactory,

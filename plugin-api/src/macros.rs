@@ -104,6 +104,23 @@ macro_rules! export_plugin {
         pub extern "C" fn jj_plugin_ext_v2() -> $crate::ffi::ExtExportV2 {
             $crate::ffi::ext_export_v2(&EXT_V2)
         }
+        extern "C" fn component_options() -> $crate::abi_stable::std_types::RVec<$crate::ffi::ComponentOptionsDecl> {
+            $crate::shim::decl_list(|| {
+                #[allow(unused_mut)]
+                let mut v = ::std::vec::Vec::new();
+                $( $( v.push($crate::shim::options_decl("capture", $cname, $crate::CaptureFactory::options(&$cfac))); )* )?
+                $( $( v.push($crate::shim::options_decl("extractor", $ename, $crate::ExtractorFactory::options(&$efac))); )* )?
+                $( $( v.push($crate::shim::options_decl("writer", $wname, $crate::WriterFactory::options(&$wfac))); )* )?
+                v
+            })
+        }
+        static EXT_V3: $crate::ffi::PluginExtV3 =
+            $crate::ffi::PluginExtV3 { component_options };
+        /// plugin-api 1.4 extensions ([`jj_plugin_api::ffi::EXT_V3_SYMBOL`]).
+        #[no_mangle]
+        pub extern "C" fn jj_plugin_ext_v3() -> $crate::ffi::ExtExportV3 {
+            $crate::ffi::ext_export_v3(&EXT_V3)
+        }
         }
         /// The library's root module (also what `jj` loads), callable directly in tests.
         #[allow(unused_imports)]

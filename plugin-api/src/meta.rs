@@ -361,6 +361,13 @@ pub trait ExtractorFactory: Send + Sync + 'static {
     fn stream_framing(&self) -> Option<StreamFraming> {
         None
     }
+    /// Since plugin-api 1.4: every option key this component reads, so that the host can
+    /// reject a misspelt key in a config file's `[plugins.<name>]` tables. `None` (the
+    /// default): not declared, and the host, unable to tell, only warns about keys no
+    /// loaded component declares. `Some(vec![])`: it reads none.
+    fn options(&self) -> Option<Vec<crate::options::OptionSpec>> {
+        None
+    }
 }
 
 #[cfg(test)]

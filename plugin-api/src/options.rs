@@ -4,10 +4,67 @@
 //! `max_sequence_length`, `burst_threshold_ms`, ...) plus the `[plugins.<name>]` table of
 //! the config file. Plain text keeps the ABI small and lets C plugins read it too.
 
+/// One option key a component reads, with a line of help (plugin-api 1.4; see
+/// [`crate::ExtractorFactory::options`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionSpec {
+    pub key: &'static str,
+    pub help: &'static str,
+}
+
+impl OptionSpec {
+    pub const fn new(key: &'static str, help: &'static str) -> OptionSpec {
+        OptionSpec { key, help }
+    }
+}
+
+/// For a component's tests: after it has read its options from `options`, the keys it
+/// read but does not declare, and the keys it declares but did not read (a declared key
+/// ending in `*` covers every key with that prefix and need not be read). Both should be
+/// empty.
+pub fn declaration_gaps(declared: &[OptionSpec], options: &Options) -> (Vec<String>, Vec<String>) {
+    let read = options.keys_read();
+    let covers = |d: &OptionSpec, k: &str| match d.key.strip_suffix('*') {
+        Some(prefix) => k.starts_with(prefix),
+        None => d.key == k,
+    };
+    let undeclared = read
+        .iter()
+        .filter(|k| !declared.iter().any(|d| covers(d, k)))
+        .cloned()
+        .collect();
+    let unread = declared
+        .iter()
+        .filter(|d| !d.key.ends_with('*') && !read.iter().any(|k| k == d.key))
+        .map(|d| d.key.to_string())
+        .collect();
+    (undeclared, unread)
+}
+
 /// Parsed options. Keys are unique; later lines override earlier ones.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Every key looked up is remembered ([`Options::keys_read`]), so a component's tests can
+/// check that it declares every option it reads.
+#[derive(Debug, Default)]
 pub struct Options {
     pairs: Vec<(String, String)>,
+    read: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Clone for Options {
+    fn clone(&self) -> Options {
+        Options {
+            pairs: self.pairs.clone(),
+            read: Default::default(),
+        }
+    }
+}
+
+/// Equal when they hold the same pairs (what was read does not count).
+impl PartialEq for Options {
+    fn eq(&self, other: &Options) -> bool {
+        self.pairs == other.pairs
+    }
 }
 
 impl Options {
@@ -40,6 +97,11 @@ impl Options {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
+        if let Ok(mut read) = self.read.lock() {
+            if !read.contains(key) {
+                read.insert(key.to_string());
+            }
+        }
         self.pairs
             .iter()
             .find(|(k, _)| k == key)
@@ -75,6 +137,14 @@ impl Options {
         self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Every key looked up so far through `get` and the typed getters, sorted.
+    pub fn keys_read(&self) -> Vec<String> {
+        self.read
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Serialises back to the `key=value` text form.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
@@ -100,5 +170,28 @@ mod tests {
         assert_eq!(o.get_u64("a", 0), 2);
         assert!(!o.get_bool("missing", false));
         assert_eq!(Options::parse(&o.to_text()), o);
+        // every lookup is remembered, found or not, and only once
+        assert_eq!(o.keys_read(), ["a", "b", "missing"]);
+        assert!(!o.compat_joyfuljay());
+        assert_eq!(o.keys_read(), ["a", "b", "compat", "missing"]);
+        assert!(o.clone().keys_read().is_empty());
+    }
+
+    #[test]
+    fn declaration_gaps_compare_what_was_read_with_what_is_declared() {
+        const DECLARED: &[OptionSpec] = &[
+            OptionSpec::new("a", ""),
+            OptionSpec::new("b", ""),
+            OptionSpec::new("x.*", ""),
+        ];
+        let o = Options::parse("x.y=1");
+        o.get("a");
+        o.get("c");
+        o.get("x.y");
+        let (undeclared, unread) = declaration_gaps(DECLARED, &o);
+        assert_eq!(undeclared, ["c"]);
+        assert_eq!(unread, ["b"]);
+        o.get("b");
+        assert_eq!(declaration_gaps(DECLARED, &o).1, Vec::<String>::new());
     }
 }

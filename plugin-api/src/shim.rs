@@ -296,6 +296,27 @@ pub fn stream_framing_decl<F: ExtractorFactory>(
         })
 }
 
+/// A component's declared options (plugin-api 1.4) for the extension table.
+pub fn options_decl(
+    kind: &str,
+    name: &str,
+    options: Option<Vec<crate::options::OptionSpec>>,
+) -> crate::ffi::ComponentOptionsDecl {
+    crate::ffi::ComponentOptionsDecl {
+        kind: RString::from(kind),
+        component: RString::from(name),
+        declared: options.is_some(),
+        keys: options
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| crate::ffi::OptionKeyDecl {
+                key: RString::from(o.key),
+                help: RString::from(o.help),
+            })
+            .collect(),
+    }
+}
+
 pub fn writer_hints<F: WriterFactory>(name: &str, f: F) -> Vec<WriterHintDecl> {
     f.formats()
         .into_iter()

@@ -141,4 +141,9 @@ pub trait WriterFactory: Send + Sync + 'static {
     fn batch_values(&self, _format: &str) -> u32 {
         0
     }
+    /// Since plugin-api 1.4: every option key this writer reads (see
+    /// [`crate::ExtractorFactory::options`]). `None` (the default): not declared.
+    fn options(&self) -> Option<Vec<crate::options::OptionSpec>> {
+        None
+    }
 }

@@ -52,6 +52,20 @@ fn unknown_config_keys_and_bad_values_are_rejected_naming_the_file() {
     assert!(err.contains("line 1, column 1"), "{err}");
     assert!(err.contains("did you mean 'timeout'?"), "{err}");
 
+    // a misspelt key in a plugin table: every bundled component declares its options
+    std::fs::write(&cfg, "[plugins.tls]\ntls_stream_bytez = 4096\n").unwrap();
+    let o = jj(&["extract", &sample(), "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml: [plugins.tls] tls_stream_bytez: no loaded plugin reads an option of that name; did you mean 'tls_stream_bytes'?"),
+        "{err}"
+    );
+    std::fs::write(&cfg, "[plugins.tls]\ntls_stream_bytes = 4096\n").unwrap();
+    let o = jj(&["extract", &sample(), "-c", cfg.to_str().unwrap(), "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+
     std::fs::write(&cfg, "timeout = -1.0\n").unwrap();
     let o = jj(&["extract", &sample(), "-c", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));

@@ -366,3 +366,65 @@ fn a_plugin_with_a_changed_extension_table_loads_without_its_extensions() {
     assert_eq!(rows.next(), Some("fx_ext_layout"));
     assert!(rows.all(|r| r == "7"), "{text}");
 }
+
+/// A `[plugins.*]` key no loaded component declares (plugin-api 1.4) is refused when
+/// every component declares its options, and only warned about when one does not (the
+/// two-pass fixture declares none, so it might read the key).
+#[test]
+fn an_undeclared_plugin_option_is_refused_unless_an_undeclared_component_may_read_it() {
+    let dir = scratch("undeclared-options");
+    let lib = fixture_lib("jj-fixture-twopass", "fixture-twopass");
+    std::fs::copy(&lib, dir.join("libjj_fixture_twopass.so")).unwrap();
+    let cfg = dir.join("knob.toml");
+    std::fs::write(&cfg, "[plugins.fixture]\nfixture_knob = 3\n").unwrap();
+    let pcap = workspace().join("resources/samples/sample.pcap");
+    let run = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend([
+            "extract",
+            pcap.to_str().unwrap(),
+            "-o",
+            "-",
+            "--features",
+            "flow_meta",
+            "-c",
+            cfg.to_str().unwrap(),
+        ]);
+        jj(&args)
+    };
+    let bundled_only = run(&[]);
+    assert_eq!(
+        bundled_only.status.code(),
+        Some(2),
+        "{}",
+        stderr(&bundled_only)
+    );
+    let err = stderr(&bundled_only);
+    assert!(
+        err.contains("knob.toml: [plugins.fixture] fixture_knob: no loaded plugin reads an option of that name"),
+        "{err}"
+    );
+    let with_fixture = run(&["--plugin-dir", dir.to_str().unwrap()]);
+    assert!(with_fixture.status.success(), "{}", stderr(&with_fixture));
+    let err = stderr(&with_fixture);
+    assert!(
+        err.contains("jj: warning: config file")
+            && err.contains("fixture_knob")
+            && err.contains("extractor 'fixture_twopass'"),
+        "{err}"
+    );
+    assert!(!stdout(&with_fixture).is_empty());
+    // `jj plugins` shows who declares what
+    let listed = stdout(&jj(&["--plugin-dir", dir.to_str().unwrap(), "plugins"]));
+    assert!(
+        listed.contains("Not declared (plugins built before plugin-api 1.4, C plugins): extractor 'fixture_twopass'"),
+        "{listed}"
+    );
+    assert!(
+        listed.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.get(..2) == Some(&["tls", "tls_stream_bytes"][..])
+        }),
+        "{listed}"
+    );
+}

@@ -32,6 +32,10 @@ mod plugin {
 
     impl CaptureFactory for FileCapture {
         type Source = FileSource;
+        /// Reads no options.
+        fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+            Some(Vec::new())
+        }
 
         fn probe(&self, source: &str) -> u8 {
             if Path::new(source).is_file() {

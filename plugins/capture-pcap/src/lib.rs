@@ -103,6 +103,9 @@ mod plugin {
 
     impl CaptureFactory for PcapCapture {
         type Source = PcapSource;
+        fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+            Some(super::settings::OPTIONS.to_vec())
+        }
 
         fn probe(&self, source: &str) -> u8 {
             if let Some(name) = source.strip_prefix("iface:") {

@@ -1,5 +1,5 @@
 //! The capture settings, from the options the host passes (pure: no libpcap, no I/O).
-use jj_plugin_api::{Options, PluginError, PluginResult};
+use jj_plugin_api::{OptionSpec, Options, PluginError, PluginResult};
 
 /// libpcap's largest snapshot length (`MAXIMUM_SNAPLEN`).
 pub const MAX_SNAPLEN: u64 = 262_144;
@@ -30,6 +30,18 @@ impl Default for Settings {
         }
     }
 }
+
+/// The options [`Settings::from_options`] reads.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("snaplen", "bytes kept of each packet (1..=262144)"),
+    OptionSpec::new("buffer_mb", "kernel capture buffer, MiB"),
+    OptionSpec::new("promisc", "promiscuous mode (true/false)"),
+    OptionSpec::new("filter", "BPF filter (also --filter)"),
+    OptionSpec::new(
+        "save_pcap",
+        "also write the delivered frames to this pcap file (also --save-pcap)",
+    ),
+];
 
 impl Settings {
     /// Reads `snaplen`, `promisc`, `buffer_mb`, `filter` and `save_pcap`; a value that does
@@ -82,6 +94,19 @@ pub fn interface_name(source: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+    /// is one it never reads), and every declared one is read.
+    #[test]
+    fn declares_exactly_the_options_it_reads() {
+        let o = Options::new();
+        Settings::from_options(&o).unwrap();
+        assert_eq!(
+            jj_plugin_api::options::declaration_gaps(OPTIONS, &o),
+            (vec![], vec![]),
+            "(read but not declared, declared but not read)"
+        );
+    }
 
     #[test]
     fn defaults() {

@@ -70,6 +70,17 @@ pub mod option {
     pub const GRAPH_METRICS: &str = "connection_include_graph_metrics";
     pub const COMMUNITY_ALGORITHM: &str = "connection_community_algorithm";
     pub const TEMPORAL: &str = "connection_include_temporal";
+
+    /// All of them, as the component declares them.
+    pub const ALL: &[jj_plugin_api::OptionSpec] = &[
+        jj_plugin_api::OptionSpec::new(USE_PORTS, "graph nodes are address and port (true/false)"),
+        jj_plugin_api::OptionSpec::new(GRAPH_METRICS, "false: only the 11 counters"),
+        jj_plugin_api::OptionSpec::new(
+            COMMUNITY_ALGORITHM,
+            "louvain, greedy, label_propagation or none",
+        ),
+        jj_plugin_api::OptionSpec::new(TEMPORAL, "3 more columns (true/false)"),
+    ];
 }
 
 /// Static description of one feature.
@@ -270,6 +281,9 @@ pub struct ConnectionFactory;
 
 impl ExtractorFactory for ConnectionFactory {
     type Instance = Connection;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(option::ALL.to_vec())
+    }
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
         let cfg = Config::from_options(options)?;

@@ -480,3 +480,17 @@ fn greedy_breaks_ties_by_address_text() {
         [(0, 1, false), (0, 0, true), (1, 1, true), (0, 0, true)]
     );
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = jj_plugin_api::Options::new();
+    ConnectionFactory.describe(&o).unwrap();
+    ConnectionFactory.create(&o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(option::ALL, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}

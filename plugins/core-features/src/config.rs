@@ -1,7 +1,7 @@
 //! The options the three extractors read (spec §2.6), parsed strictly: a value that is
 //! present but not understood is a configuration error naming the option, never a
 //! silent fallback to the default.
-use jj_plugin_api::{Options, PluginError, PluginResult};
+use jj_plugin_api::{OptionSpec, Options, PluginError, PluginResult};
 
 /// Default `burst_threshold_ms`.
 pub const DEFAULT_BURST_THRESHOLD_MS: f64 = 50.0;
@@ -49,6 +49,28 @@ fn bool_option(options: &Options, component: &str, key: &str) -> PluginResult<Op
         ))),
     }
 }
+
+/// The options [`Config::from_options`] reads (the same for `timing`, `size` and `tcp`).
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("compat", "joyfuljay: JoyfulJay's values (--compat)"),
+    OptionSpec::new(
+        "burst_threshold_ms",
+        "gap that ends a burst, ms (--burst-threshold-ms)",
+    ),
+    OptionSpec::new(
+        "include_sequences",
+        "per-packet sequences (--include-sequences)",
+    ),
+    OptionSpec::new(
+        "include_raw_sequences",
+        "JoyfulJay's name for include_sequences",
+    ),
+    OptionSpec::new("include_splt", "SPLT columns (--include-splt)"),
+    OptionSpec::new(
+        "max_sequence_length",
+        "length of the sequences (--max-sequence-length)",
+    ),
+];
 
 impl Config {
     /// Reads the options; `component` names the extractor in error messages.
@@ -106,6 +128,19 @@ impl Config {
 mod tests {
     use super::*;
     use jj_plugin_api::ErrorKind;
+
+    /// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+    /// is one it never reads), and every declared one is read.
+    #[test]
+    fn declares_exactly_the_options_it_reads() {
+        let o = Options::new();
+        Config::from_options(&o, "timing").unwrap();
+        assert_eq!(
+            jj_plugin_api::options::declaration_gaps(OPTIONS, &o),
+            (vec![], vec![]),
+            "(read but not declared, declared but not read)"
+        );
+    }
 
     fn parse(text: &str) -> PluginResult<Config> {
         Config::from_options(&Options::parse(text), "timing")

@@ -415,6 +415,9 @@ pub struct SizeFactory;
 
 impl ExtractorFactory for SizeFactory {
     type Instance = Size;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(crate::config::OPTIONS.to_vec())
+    }
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
         let cfg = Config::from_options(options, GROUP)?;

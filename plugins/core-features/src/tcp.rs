@@ -139,6 +139,9 @@ pub struct TcpFactory;
 
 impl ExtractorFactory for TcpFactory {
     type Instance = Tcp;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(crate::config::OPTIONS.to_vec())
+    }
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
         Config::from_options(options, GROUP)?;

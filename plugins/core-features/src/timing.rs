@@ -148,6 +148,9 @@ pub struct TimingFactory;
 
 impl ExtractorFactory for TimingFactory {
     type Instance = Timing;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(crate::config::OPTIONS.to_vec())
+    }
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
         let cfg = Config::from_options(options, GROUP)?;

@@ -24,8 +24,8 @@ pub mod text;
 use jj_kit::hash::{write_hex_prefix, Sha256};
 use jj_kit::time::ts_ns_to_secs;
 use jj_plugin_api::{
-    flow_end, DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options,
-    PluginError, PluginResult, Requirements, Value, DIR_FWD,
+    flow_end, DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, OptionSpec,
+    Options, PluginError, PluginResult, Requirements, Value, DIR_FWD,
 };
 use std::fmt::Write as _;
 
@@ -370,6 +370,17 @@ fn bool_option(options: &Options, key: &str) -> PluginResult<bool> {
     }
 }
 
+/// The options `Config::from_options` reads.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("compat", "joyfuljay: JoyfulJay's values (--compat)"),
+    OptionSpec::new("anonymize_ips", "hash the addresses (--anonymize-ips)"),
+    OptionSpec::new(
+        "anonymization_salt",
+        "salt of the address hash (--anonymization-salt)",
+    ),
+    OptionSpec::new("include_flow_id", "add the flow_id column (--flow-id)"),
+];
+
 impl Config {
     fn from_options(options: &Options) -> PluginResult<Config> {
         Ok(Config {
@@ -395,6 +406,9 @@ pub struct FlowMetaFactory;
 
 impl ExtractorFactory for FlowMetaFactory {
     type Instance = FlowMeta;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(OPTIONS.to_vec())
+    }
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
         let cfg = Config::from_options(options)?;

@@ -1099,3 +1099,17 @@ fn exported_root_module_lists_the_extractor() {
         .extract(&flow.view(), RSliceMut::from_mut_slice(&mut short))
         .is_err());
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = Options::new();
+    FlowMetaFactory.describe(&o).unwrap();
+    FlowMetaFactory.create(&o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(OPTIONS, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}

@@ -1,6 +1,6 @@
 //! The writer's settings: the target (broker list) and the `kafka_*` options.
 
-use jj_plugin_api::{DType, Options, PluginError, PluginResult, Schema};
+use jj_plugin_api::{DType, OptionSpec, Options, PluginError, PluginResult, Schema};
 
 /// Default for `kafka_timeout_ms`: how long librdkafka keeps retrying one message.
 pub const DEFAULT_MESSAGE_TIMEOUT_MS: u64 = 30_000;
@@ -44,6 +44,21 @@ pub struct KafkaConfig {
     /// `kafka.*` options, prefix removed.
     pub passthrough: Vec<(String, String)>,
 }
+
+/// The options [`KafkaConfig::parse`] reads; `kafka.*` is any key with that prefix.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("kafka_topic", "topic to produce to (--kafka-topic)"),
+    OptionSpec::new(
+        "kafka_key",
+        "column whose value is the message key (--kafka-key)",
+    ),
+    OptionSpec::new("kafka_timeout_ms", "message delivery timeout, ms"),
+    OptionSpec::new("kafka_flush_timeout_ms", "flush timeout at the end, ms"),
+    OptionSpec::new(
+        "kafka.*",
+        "librdkafka producer property, prefix removed (kafka.linger.ms = 5)",
+    ),
+];
 
 impl KafkaConfig {
     pub fn parse(target: &str, schema: &Schema, options: &Options) -> PluginResult<KafkaConfig> {

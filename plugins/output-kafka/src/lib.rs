@@ -51,6 +51,9 @@ pub struct KafkaFactory;
 
 impl WriterFactory for KafkaFactory {
     type Output = KafkaWriter;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(config::OPTIONS.to_vec())
+    }
 
     fn formats(&self) -> Vec<FormatInfo> {
         vec![FormatInfo {

@@ -471,3 +471,16 @@ fn unreachable_brokers_fail_when_opening() {
     assert!(e.message.contains("cannot reach"), "{}", e.message);
     assert!(t.elapsed() < Duration::from_secs(10));
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = jj_plugin_api::Options::parse("kafka_topic=t");
+    crate::config::KafkaConfig::parse("127.0.0.1:9092", &schema(), &o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(crate::config::OPTIONS, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}

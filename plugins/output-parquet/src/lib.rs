@@ -53,6 +53,9 @@ pub struct ParquetFactory;
 
 impl WriterFactory for ParquetFactory {
     type Output = ParquetWriter;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(options::OPTIONS.to_vec())
+    }
 
     fn formats(&self) -> Vec<FormatInfo> {
         vec![FormatInfo {

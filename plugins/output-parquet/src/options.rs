@@ -1,6 +1,6 @@
 //! The writer's options (`key=value` lines from the host; unknown keys are ignored).
 
-use jj_plugin_api::{Options, PluginError, PluginResult};
+use jj_plugin_api::{OptionSpec, Options, PluginError, PluginResult};
 use parquet::basic::{Compression, ZstdLevel};
 
 /// Rows per row group unless `parquet_row_group_rows` says otherwise.
@@ -26,6 +26,22 @@ impl Default for ParquetOptions {
         }
     }
 }
+
+/// The options [`ParquetOptions::parse`] reads.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new(
+        "parquet_compression",
+        "snappy (default), zstd or none (--parquet-compression)",
+    ),
+    OptionSpec::new(
+        "parquet_row_group_rows",
+        "rows per row group (--parquet-row-group-rows)",
+    ),
+    OptionSpec::new(
+        "partition_by",
+        "column whose values split the output into files (--partition-by)",
+    ),
+];
 
 impl ParquetOptions {
     pub fn parse(o: &Options) -> PluginResult<ParquetOptions> {

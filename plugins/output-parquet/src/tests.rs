@@ -995,3 +995,16 @@ assert n == [(7, 6, 1100)], n
         &[&file, &root],
     );
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = jj_plugin_api::Options::new();
+    ParquetOptions::parse(&o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(crate::options::OPTIONS, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}

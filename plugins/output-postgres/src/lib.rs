@@ -130,6 +130,9 @@ pub struct PostgresFactory;
 
 impl WriterFactory for PostgresFactory {
     type Output = PgWriter;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(options::OPTIONS.to_vec())
+    }
 
     fn formats(&self) -> Vec<FormatInfo> {
         vec![FormatInfo {

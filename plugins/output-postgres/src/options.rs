@@ -1,7 +1,7 @@
 //! The writer's options (`key=value` lines from the host; unknown keys are ignored), the
 //! target URL, and SQL identifiers.
 
-use jj_plugin_api::{ColumnMeta, DType, Options, PluginError, PluginResult};
+use jj_plugin_api::{ColumnMeta, DType, OptionSpec, Options, PluginError, PluginResult};
 use std::{path::Path, str::FromStr, time::Duration};
 
 pub const DEFAULT_TABLE: &str = "jj_features";
@@ -91,6 +91,20 @@ impl Default for PgOptions {
         }
     }
 }
+
+/// The options [`PgOptions::parse`] reads.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new(
+        "db_table",
+        "table name, optionally schema.table (--db-table)",
+    ),
+    OptionSpec::new(
+        "db_if_exists",
+        "append (default), replace or fail (--db-if-exists)",
+    ),
+    OptionSpec::new("db_batch_size", "rows per COPY (--db-batch-size)"),
+    OptionSpec::new("db_retries", "retries after a lost connection, 0..=20"),
+];
 
 impl PgOptions {
     pub fn parse(o: &Options) -> PluginResult<PgOptions> {

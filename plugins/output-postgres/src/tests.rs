@@ -821,3 +821,16 @@ fn a_commit_whose_answer_is_lost_is_neither_repeated_nor_lost() {
         "one transaction per batch"
     );
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = Options::new();
+    crate::PgOptions::parse(&o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(crate::options::OPTIONS, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}

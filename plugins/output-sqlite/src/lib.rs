@@ -42,6 +42,9 @@ pub struct SqliteFactory;
 
 impl WriterFactory for SqliteFactory {
     type Output = SqliteWriter;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(options::OPTIONS.to_vec())
+    }
 
     fn formats(&self) -> Vec<FormatInfo> {
         vec![FormatInfo {

@@ -1,7 +1,7 @@
 //! The writer's options and target (`key=value` lines from the host; unknown keys are
 //! ignored), and SQL identifier checks.
 
-use jj_plugin_api::{ColumnMeta, DType, Options, PluginError, PluginResult};
+use jj_plugin_api::{ColumnMeta, DType, OptionSpec, Options, PluginError, PluginResult};
 use std::path::PathBuf;
 
 pub const DEFAULT_TABLE: &str = "jj_features";
@@ -38,6 +38,16 @@ impl Default for SqliteOptions {
         }
     }
 }
+
+/// The options [`SqliteOptions::parse`] reads.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("db_table", "table name (--db-table)"),
+    OptionSpec::new(
+        "db_if_exists",
+        "append (default), replace or fail (--db-if-exists)",
+    ),
+    OptionSpec::new("db_batch_size", "rows per transaction (--db-batch-size)"),
+];
 
 impl SqliteOptions {
     pub fn parse(o: &Options) -> PluginResult<SqliteOptions> {

@@ -636,3 +636,16 @@ fn formats_unknown_format_and_root_module() {
     let names: Vec<&str> = writers.iter().map(|d| d.info.name.as_str()).collect();
     assert_eq!(names, ["sqlite"]);
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = jj_plugin_api::Options::new();
+    crate::SqliteOptions::parse(&o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(crate::options::OPTIONS, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}

@@ -53,6 +53,10 @@ pub struct CsvFactory;
 
 impl WriterFactory for CsvFactory {
     type Output = TextWriter;
+    /// Reads no options.
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(Vec::new())
+    }
 
     fn formats(&self) -> Vec<FormatInfo> {
         vec![format_info(
@@ -84,6 +88,10 @@ pub struct JsonlFactory;
 
 impl WriterFactory for JsonlFactory {
     type Output = TextWriter;
+    /// Reads no options.
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(Vec::new())
+    }
 
     fn formats(&self) -> Vec<FormatInfo> {
         vec![

@@ -49,8 +49,8 @@ pub mod summary;
 pub mod wire;
 
 use jj_plugin_api::{
-    DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
-    PluginResult, Requirements, StreamFraming, Value, DIR_FWD,
+    DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, OptionSpec, Options,
+    PluginError, PluginResult, Requirements, StreamFraming, Value, DIR_FWD,
 };
 use record::DirScan;
 use std::fmt::Write;
@@ -204,6 +204,19 @@ impl Default for Config {
     }
 }
 
+/// The options [`Config::from_options`] reads.
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("compat", "joyfuljay: JoyfulJay's values (--compat)"),
+    OptionSpec::new(
+        "tls_stream_bytes",
+        "TCP stream bytes kept per direction for the handshake",
+    ),
+    OptionSpec::new(
+        "tls_payload_fallback",
+        "for hosts without TCP reassembly: rebuild an empty stream from stored payloads (true/false)",
+    ),
+];
+
 impl Config {
     pub fn from_options(options: &Options) -> PluginResult<Config> {
         let stream_bytes = options.get_u64("tls_stream_bytes", DEFAULT_STREAM_BYTES.into());
@@ -250,6 +263,9 @@ pub struct TlsFactory;
 
 impl ExtractorFactory for TlsFactory {
     type Instance = Tls;
+    fn options(&self) -> Option<Vec<jj_plugin_api::OptionSpec>> {
+        Some(OPTIONS.to_vec())
+    }
 
     fn describe(&self, options: &Options) -> PluginResult<ExtractorInfo> {
         let cfg = Config::from_options(options)?;

@@ -1423,3 +1423,17 @@ fn exported_root_module_lists_the_extractor() {
         .unwrap();
     check_tls12(&out);
 }
+
+/// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
+/// is one it never reads), and every declared one is read.
+#[test]
+fn declares_exactly_the_options_it_reads() {
+    let o = Options::new();
+    TlsFactory.describe(&o).unwrap();
+    TlsFactory.create(&o).unwrap();
+    assert_eq!(
+        jj_plugin_api::options::declaration_gaps(OPTIONS, &o),
+        (vec![], vec![]),
+        "(read but not declared, declared but not read)"
+    );
+}
