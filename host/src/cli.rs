@@ -1,6 +1,6 @@
 //! Command line: `jj [--plugin-dir DIR]... COMMAND`.
 use crate::{
-    catalog::Catalog,
+    catalog::{Catalog, Selection},
     config::{bidir_split_name, RunConfig},
     engine::{self, EngineConfig, GraphWindow, Plan, PlanExtractor, RunReport},
     flowtable::FlowConfig,
@@ -348,10 +348,17 @@ pub fn main() -> i32 {
             write_text(output.as_deref(), &text)
         }
         Command::Profiles { action } => cmd_profiles(&cli, &plugins, action),
-        Command::Extract(args) => cmd_extract(&cli, &plugins, &args.input, &args.common, None),
-        Command::Live(args) => {
-            cmd_extract(&cli, &plugins, &args.interface, &args.common, Some(args))
+        Command::Extract(args) => {
+            cmd_extract(&cli, &plugins, &args.input, &args.common, None, true)
         }
+        Command::Live(args) => cmd_extract(
+            &cli,
+            &plugins,
+            &args.interface,
+            &args.common,
+            Some(args),
+            true,
+        ),
         Command::DecodeOnly { input } => cmd_decode_only(&plugins, input),
         Command::Info { input } => cmd_info(&plugins, input),
         Command::Status => cmd_status(&plugins),
@@ -582,6 +589,12 @@ fn cmd_watch(cli: &Cli, plugins: &Plugins, args: &WatchArgs) -> i32 {
         eprintln!("jj: unknown output format '{format}' (see `jj status`)");
         return 2;
     };
+    // a bad option fails every file: refuse to start instead
+    let mut checked = args.common.clone();
+    checked.format = Some(format.clone());
+    if let Err(code) = prepare(cli, plugins, &checked, None, true) {
+        return code;
+    }
     let stop = crate::signals::stop_flag();
     let mut seen: std::collections::HashMap<String, (u64, bool)> = Default::default();
     let mut failures = 0;
@@ -622,7 +635,8 @@ fn cmd_watch(cli: &Cli, plugins: &Plugins, args: &WatchArgs) -> i32 {
                     .to_string_lossy()
                     .into_owned(),
             );
-            if cmd_extract(cli, plugins, &f, &common, None) != 0 {
+            // options were checked (and warned about) once, before watching
+            if cmd_extract(cli, plugins, &f, &common, None, false) != 0 {
                 failures += 1;
             }
             if stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -959,20 +973,30 @@ fn pick_format(cfg: &RunConfig, output: &str) -> String {
     }
 }
 
-fn cmd_extract(
+/// A run's options checked against the loaded plugins, before any input is opened: the
+/// merged config, the options the components get, the catalog and the feature
+/// selection. `Err` holds the exit code, the errors already printed; warnings are
+/// printed when `warn`.
+struct Prepared {
+    cfg: RunConfig,
+    options: Options,
+    cat: Catalog,
+    selection: Selection,
+}
+
+fn prepare(
     cli: &Cli,
     plugins: &Plugins,
-    input: &str,
     args: &CommonArgs,
     live: Option<&LiveArgs>,
-) -> i32 {
-    let started = Instant::now();
+    warn: bool,
+) -> Result<Prepared, i32> {
     let file_cfg = match &args.config {
         Some(path) => match RunConfig::from_file(path) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("jj: {e}");
-                return 2;
+                return Err(2);
             }
         },
         None => RunConfig::default(),
@@ -980,7 +1004,7 @@ fn cmd_extract(
     let cfg = file_cfg.overlaid(&args.as_config());
     if let Err(e) = cfg.validate() {
         eprintln!("jj: {e}");
-        return 2;
+        return Err(2);
     }
     // `[plugins.*]` tables come only from the config file
     let in_file = args
@@ -990,13 +1014,13 @@ fn cmd_extract(
         .unwrap_or_default();
     match cfg.check_plugin_keys(&plugins.options) {
         Ok(warnings) => {
-            for w in warnings {
+            for w in warnings.iter().filter(|_| warn) {
                 eprintln!("jj: warning: {in_file}{w}");
             }
         }
         Err(e) => {
             eprintln!("jj: {in_file}{e}");
-            return 2;
+            return Err(2);
         }
     }
     let mut options = cfg.plugin_options();
@@ -1011,7 +1035,7 @@ fn cmd_extract(
         if let Some(d) = l.duration {
             if !(d > 0.0 && d.is_finite()) {
                 eprintln!("jj: --duration must be > 0 seconds (got {d})");
-                return 2;
+                return Err(2);
             }
         }
     }
@@ -1020,10 +1044,10 @@ fn cmd_extract(
         for e in &cat.option_errors {
             eprintln!("jj: {e}");
         }
-        return 2;
+        return Err(2);
     }
     let empty = Vec::new();
-    let mut selection = match cat.select(
+    let selection = match cat.select(
         cfg.profile.as_deref(),
         cfg.features.as_ref().unwrap_or(&empty),
         cfg.feature.as_ref().unwrap_or(&empty),
@@ -1033,13 +1057,39 @@ fn cmd_extract(
         Ok(s) => s,
         Err(e) => {
             eprintln!("jj: {e}");
-            return 2;
+            return Err(2);
         }
     };
     if cat.extractors.is_empty() {
         eprintln!("jj: no extractor plugins loaded; pass --plugin-dir DIR (see `jj plugins`)");
-        return 2;
+        return Err(2);
     }
+    Ok(Prepared {
+        cfg,
+        options,
+        cat,
+        selection,
+    })
+}
+
+fn cmd_extract(
+    cli: &Cli,
+    plugins: &Plugins,
+    input: &str,
+    args: &CommonArgs,
+    live: Option<&LiveArgs>,
+    warn: bool,
+) -> i32 {
+    let started = Instant::now();
+    let Prepared {
+        cfg,
+        options,
+        cat,
+        mut selection,
+    } = match prepare(cli, plugins, args, live, warn) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let dropped: &[&str] = match (cfg.drop_ips(), cfg.drop_ports()) {
         (true, true) => &[
             "src_ip",

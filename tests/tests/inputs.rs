@@ -202,3 +202,40 @@ fn watch_processes_new_captures_as_they_appear() {
         "same output as jj extract"
     );
 }
+
+/// A bad option would fail every capture the watcher finds: it refuses to start, with
+/// the same message `extract` gives, and processes nothing.
+#[test]
+fn watch_refuses_to_start_with_a_bad_option() {
+    let dir = scratch("watch-bad-option");
+    let incoming = dir.join("incoming");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let sample = workspace().join("resources/samples/sample.pcap");
+    std::fs::copy(&sample, incoming.join("a.pcap")).unwrap();
+    let cfg = dir.join("typo.toml");
+    std::fs::write(&cfg, "[plugins.tls]\ntls_stream_bytez = 4096\n").unwrap();
+    let (incoming_s, out_s) = (incoming.to_str().unwrap(), out.to_str().unwrap());
+    for (extra, needle) in [
+        (
+            vec!["-c", cfg.to_str().unwrap()],
+            "did you mean 'tls_stream_bytes'?",
+        ),
+        (
+            vec!["--feature", "pkt_len_maen"],
+            "did you mean 'pkt_len_mean'?",
+        ),
+        (vec!["--timeout=-3"], "--timeout must be"),
+    ] {
+        let mut args = vec!["watch", incoming_s, "-O", out_s, "--once"];
+        args.extend(extra);
+        let o = jj(&args);
+        assert_eq!(o.status.code(), Some(2), "{needle}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+        assert!(!out.join("a.csv").exists(), "nothing is processed");
+    }
+    // the same watcher with good options processes the file
+    let o = jj(&["watch", incoming_s, "-O", out_s, "--once"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("a.csv").exists());
+}
