@@ -394,10 +394,20 @@ fn open_capture(
 ) -> Result<jj_plugin_api::ffi::FfiCaptureSourceBox, (i32, String)> {
     let Some(idx) = capture_index(plugins, input, name) else {
         let names: Vec<&str> = plugins.captures.iter().map(|c| c.name.as_str()).collect();
+        // Most often a mistyped path: say so first. (An interface name or a URL is not
+        // a file either; the backends list says what could take those.)
+        let missing = if !input.contains("://")
+            && !input.starts_with("iface:")
+            && std::fs::symlink_metadata(input).is_err()
+        {
+            "no such file, and "
+        } else {
+            ""
+        };
         return Err((
             2,
             format!(
-                "no capture backend can open '{input}' (loaded capture plugins: {}); check the path or load a capture plugin with --plugin-dir",
+                "{input}: {missing}no capture backend can open it (loaded capture plugins: {}); check the path or load a capture plugin with --plugin-dir",
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             ),
         ));

@@ -122,7 +122,7 @@ fn unknown_selectors_and_formats_are_rejected_with_a_clear_message() {
         ),
         (
             vec!["extract", "/nonexistent.pcap"],
-            "no capture backend can open '/nonexistent.pcap'",
+            "/nonexistent.pcap: no such file, and no capture backend can open it",
         ),
     ] {
         let o = jj(&args);
