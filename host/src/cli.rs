@@ -891,15 +891,30 @@ fn cmd_profiles(cli: &Cli, plugins: &Plugins, action: &ProfilesAction) -> i32 {
     match action {
         ProfilesAction::List => {
             for p in cat.profile_names() {
-                let listed = cat
-                    .profiles
-                    .iter()
-                    .find(|x| x.name == p)
-                    .map(|x| x.ids.len());
-                let loaded = cat.profile_members(&p).len();
-                match listed {
-                    Some(n) => println!("{p}\t{loaded} loaded of {n} listed"),
-                    None => println!("{p}\t{loaded} loaded (declared by plugins)"),
+                let members = cat.profile_members(&p);
+                match cat.profiles.iter().find(|x| x.name == p) {
+                    // the list shipped in resources/ (JoyfulJay's), and what plugins add
+                    Some(x) => {
+                        let listed = members
+                            .iter()
+                            .filter(|f| x.ids.iter().any(|id| *id == f.id.as_str()))
+                            .count();
+                        let more = members.len() - listed;
+                        println!(
+                            "{p}\t{} features loaded: {listed} of the {} listed{}",
+                            members.len(),
+                            x.ids.len(),
+                            if more > 0 {
+                                format!(", {more} more declared by plugins")
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
+                    None => println!(
+                        "{p}\t{} features loaded (declared by plugins)",
+                        members.len()
+                    ),
                 }
             }
             0

@@ -77,10 +77,14 @@ fn profiles_list_show_and_validate() {
         .count();
     assert!(core_loaded >= core_listed);
     let list = stdout(&jj(&["profiles", "list"]));
+    let more = core_loaded - core_listed;
     assert!(
-        list.contains(&format!("JJ-CORE\t{core_loaded} loaded of 151 listed")),
+        list.contains(&format!(
+            "JJ-CORE\t{core_loaded} features loaded: {core_listed} of the 151 listed, {more} more declared by plugins"
+        )),
         "{list}"
     );
+    assert!(more > 0, "ja4 and ja4s are beyond JoyfulJay's list");
     let show = stdout(&jj(&["profiles", "show", "JJ-CORE"]));
     assert!(show.starts_with("flow_meta (29)"), "{show}");
     let bad = jj(&["profiles", "show", "NOPE"]);
