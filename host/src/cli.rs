@@ -998,10 +998,8 @@ fn pick_format(cfg: &RunConfig, output: &str) -> String {
     }
 }
 
-/// A run's options checked against the loaded plugins, before any input is opened: the
-/// merged config, the options the components get, the catalog and the feature
-/// selection. `Err` holds the exit code, the errors already printed; warnings are
-/// printed when `warn`.
+/// A run's options, checked against the loaded plugins: the merged config, the options
+/// the components get, the catalog and the feature selection.
 struct Prepared {
     cfg: RunConfig,
     options: Options,
@@ -1009,6 +1007,9 @@ struct Prepared {
     selection: Selection,
 }
 
+/// Reads the config file, lays the flags over it and checks the result against the
+/// loaded plugins, before any input is opened. `Err` holds the exit code, the errors
+/// already printed; warnings are printed when `warn`.
 fn prepare(
     cli: &Cli,
     plugins: &Plugins,
