@@ -70,7 +70,8 @@ mod tests {
         assert_eq!(distance("pkt_len_mode", "pkt_len_mean"), 3); // o→e, d→a, e→n
         assert_eq!(distance("Profile", "profile"), 0); // case-insensitive
         assert_eq!(distance("kitten", "sitting"), 3); // k→s, e→i, +g
-                                                      // optimal string alignment: "ca" → "abc" is 3 (no edit of a swapped pair)
+                                                      // optimal string alignment: a swapped pair is not edited again, so "ca" → "abc"
+                                                      // is 3 (true Damerau distance: 2)
         assert_eq!(distance("ca", "abc"), 3);
         // symmetric
         for (a, b) in [("flow_id", "flowid"), ("ja3", "ja4s"), ("a", "ba")] {
@@ -91,7 +92,7 @@ mod tests {
         assert_eq!(closest("profil", keys), Some("profile"));
         // "featurs" is 1 from "features" and 1 from "feature": the first listed wins
         assert_eq!(closest("featurs", keys), Some("features"));
-        // too far: 7 chars allow 2 edits
+        // too far: 5 chars allow 1 edit
         assert_eq!(closest("xyzzy", keys), None);
         assert_eq!(closest("acttive_tmeout", keys), Some("active_timeout"));
         // a known name is not a typo

@@ -18,11 +18,20 @@ impl OptionSpec {
     }
 }
 
-/// For a component's tests: after it has read its options from `options`, the keys it
-/// read but does not declare, and the keys it declares but did not read (a declared key
-/// ending in `*` covers every key with that prefix and need not be read). Both should be
-/// empty.
-pub fn declaration_gaps(declared: &[OptionSpec], options: &Options) -> (Vec<String>, Vec<String>) {
+/// For a component's tests, after it has read its options from `options`: `Err` naming
+/// the keys it read but does not declare and the keys it declares but did not read (a
+/// declared key ending in `*` covers every key with that prefix and need not be read).
+pub fn check_declared(declared: &[OptionSpec], options: &Options) -> Result<(), String> {
+    match declaration_gaps(declared, options) {
+        (undeclared, unread) if undeclared.is_empty() && unread.is_empty() => Ok(()),
+        (undeclared, unread) => Err(format!(
+            "read but not declared: {undeclared:?}; declared but not read: {unread:?}"
+        )),
+    }
+}
+
+/// The keys read but not declared, and those declared but not read (see [`check_declared`]).
+fn declaration_gaps(declared: &[OptionSpec], options: &Options) -> (Vec<String>, Vec<String>) {
     let read = options.keys_read();
     let covers = |d: &OptionSpec, k: &str| match d.key.strip_suffix('*') {
         Some(prefix) => k.starts_with(prefix),
@@ -191,7 +200,16 @@ mod tests {
         let (undeclared, unread) = declaration_gaps(DECLARED, &o);
         assert_eq!(undeclared, ["c"]);
         assert_eq!(unread, ["b"]);
+        assert_eq!(
+            check_declared(DECLARED, &o),
+            Err(r#"read but not declared: ["c"]; declared but not read: ["b"]"#.to_string())
+        );
         o.get("b");
         assert_eq!(declaration_gaps(DECLARED, &o).1, Vec::<String>::new());
+        assert!(check_declared(&DECLARED[..2], &Options::parse("")).is_err());
+        let all = Options::new();
+        all.get("a");
+        all.get("b");
+        assert_eq!(check_declared(DECLARED, &all), Ok(()));
     }
 }
