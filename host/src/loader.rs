@@ -200,45 +200,23 @@ impl Plugins {
             api_version: info.api_version.to_string(),
             abi: "rust",
         };
-        // plugin-api 1.2 extensions; a library whose table does not match is still used
-        // without them (its root module passed the layout check).
+        // plugin-api 1.2, 1.3 and 1.4 extensions; a library whose table does not match is
+        // still used without them (its root module passed the layout check).
         let (mut chunked, hints): (Vec<ChunkedCaptureDecl>, Vec<WriterHintDecl>) =
-            match crate::extsym::load_ext_v1(path) {
-                Ok(Some(ext)) => (
+            ext_or_default(path, "1.2", crate::extsym::load_ext_v1(path), |ext| {
+                (
                     (ext.chunked_captures)().into_vec(),
                     (ext.writer_hints)().into_vec(),
-                ),
-                Ok(None) => Default::default(),
-                Err(e) => {
-                    eprintln!(
-                        "jj: {}: its plugin-api 1.2 extensions differ from this jj's ({e}); using it without them",
-                        path.display()
-                    );
-                    Default::default()
-                }
-            };
-        let framings: Vec<StreamFramingDecl> = match crate::extsym::load_ext_v2(path) {
-            Ok(Some(ext)) => (ext.stream_framings)().into_vec(),
-            Ok(None) => Vec::new(),
-            Err(e) => {
-                eprintln!(
-                    "jj: {}: its plugin-api 1.3 extensions differ from this jj's ({e}); using it without them",
-                    path.display()
-                );
-                Vec::new()
-            }
-        };
-        let declared: Vec<ComponentOptionsDecl> = match crate::extsym::load_ext_v3(path) {
-            Ok(Some(ext)) => (ext.component_options)().into_vec(),
-            Ok(None) => Vec::new(),
-            Err(e) => {
-                eprintln!(
-                    "jj: {}: its plugin-api 1.4 extensions differ from this jj's ({e}); using it without them",
-                    path.display()
-                );
-                Vec::new()
-            }
-        };
+                )
+            });
+        let framings: Vec<StreamFramingDecl> =
+            ext_or_default(path, "1.3", crate::extsym::load_ext_v2(path), |ext| {
+                (ext.stream_framings)().into_vec()
+            });
+        let declared: Vec<ComponentOptionsDecl> =
+            ext_or_default(path, "1.4", crate::extsym::load_ext_v3(path), |ext| {
+                (ext.component_options)().into_vec()
+            });
         let options_of = |kind: &str, name: &str| ComponentOptions {
             kind: kind.to_string(),
             component: name.to_string(),
@@ -352,6 +330,28 @@ impl Plugins {
 
     fn name_taken<F>(&self, list: &[Component<F>], name: &str) -> bool {
         list.iter().any(|c| c.name == name)
+    }
+}
+
+/// What `read` takes from a library's extension table of plugin-api `version`; the default
+/// when the library has no such table (it predates that version), and also, with one
+/// warning line, when the table's layout differs from this jj's.
+fn ext_or_default<T: 'static, R: Default>(
+    path: &Path,
+    version: &str,
+    table: Result<Option<&'static T>, String>,
+    read: impl FnOnce(&'static T) -> R,
+) -> R {
+    match table {
+        Ok(Some(ext)) => read(ext),
+        Ok(None) => R::default(),
+        Err(e) => {
+            eprintln!(
+                "jj: {}: its plugin-api {version} extensions differ from this jj's ({e}); using it without them",
+                path.display()
+            );
+            R::default()
+        }
     }
 }
 
