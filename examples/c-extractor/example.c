@@ -8,6 +8,9 @@
  *   exc_syn_count     int64    packets of the flow with the TCP SYN flag set
  *   exc_mean_payload  float64  mean transport payload length per packet (bytes);
  *                              missing for a flow without packets
+ *
+ * Option (in a [plugins.<name>] table of jj's config file):
+ *   exc_count_synack  true (default) or false: whether a SYN+ACK counts in exc_syn_count
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +22,55 @@ static const jj_c_feature FEATURES[] = {
     {"exc_mean_payload", "float64", "bytes", "Mean transport payload length per packet", NULL},
 };
 
+/* The options create reads, declared so that jj can refuse a misspelt key in a config
+ * file (and list them in `jj plugins`). The list ends with a NULL key; an extractor that
+ * reads no option declares just that end entry. */
+static const jj_c_option OPTIONS[] = {
+    {"exc_count_synack", "true (default) or false: whether a SYN+ACK counts in exc_syn_count"},
+    {NULL, NULL},
+};
+
 /* Per-instance state. The host creates one instance per worker thread, so state kept here
- * needs no locking. This extractor needs none, but create must still return non-NULL. */
+ * needs no locking. */
 typedef struct example_instance {
+    int count_synack;    /* the exc_count_synack option */
     unsigned long flows; /* flows seen by this instance */
 } example_instance;
 
+/* The value of `key` in the "key=value\n" lines of options, or NULL; *len gets its length. */
+static const char *option_value(const char *options, const char *key, size_t *len)
+{
+    size_t klen = strlen(key);
+    for (const char *line = options; *line;) {
+        size_t n = strcspn(line, "\n");
+        if (n > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
+            *len = n - klen - 1;
+            return line + klen + 1;
+        }
+        line += n + (line[n] == '\n');
+    }
+    return NULL;
+}
+
 static void *example_create(const char *options)
 {
-    (void)options; /* "key=value\n" lines (engine options, [plugins.<name>] config) */
-    return calloc(1, sizeof(example_instance));
+    /* options: "key=value\n" lines (engine options such as compat=joyfuljay, and the keys
+     * of the config file's [plugins.<name>] tables) */
+    int count_synack = 1;
+    size_t len = 0;
+    const char *v = option_value(options, "exc_count_synack", &len);
+    if (v) {
+        if (len == 4 && strncmp(v, "true", 4) == 0)
+            count_synack = 1;
+        else if (len == 5 && strncmp(v, "false", 5) == 0)
+            count_synack = 0;
+        else
+            return NULL; /* jj reports that create failed; the run stops before reading */
+    }
+    example_instance *inst = calloc(1, sizeof(example_instance));
+    if (inst)
+        inst->count_synack = count_synack;
+    return inst;
 }
 
 static int example_extract(void *instance, const jj_flow *flow, jj_value *out)
@@ -38,7 +80,7 @@ static int example_extract(void *instance, const jj_flow *flow, jj_value *out)
     uint64_t payload = 0;
     for (size_t i = 0; i < flow->packets.len; i++) {
         const jj_packet *p = &flow->packets.ptr[i];
-        if (p->tcp_flags & JJ_TCP_SYN)
+        if ((p->tcp_flags & JJ_TCP_SYN) && (inst->count_synack || !(p->tcp_flags & JJ_TCP_ACK)))
             syn++;
         payload += p->payload_len;
     }
@@ -70,6 +112,7 @@ static const jj_c_extractor EXAMPLE = {
     example_create,
     example_extract,
     example_destroy,
+    OPTIONS, /* since C ABI 1.1; NULL would leave the options undeclared */
 };
 
 const jj_c_extractor *jj_c_extractor_entry(void)

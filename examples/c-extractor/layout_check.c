@@ -71,6 +71,8 @@ int main(void)
     OFF("extractor.create", jj_c_extractor, create);
     OFF("extractor.extract", jj_c_extractor, extract);
     OFF("extractor.destroy", jj_c_extractor, destroy);
+    OFF("extractor.options", jj_c_extractor, options);
     SIZE("sizeof.extractor", jj_c_extractor);
+    SIZE("sizeof.option", jj_c_option);
     return 0;
 }

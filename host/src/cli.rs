@@ -880,7 +880,7 @@ fn print_declared_options(plugins: &Plugins) {
     }
     if !undeclared.is_empty() {
         println!(
-            "Not declared (plugins built before plugin-api 1.4, C plugins): {}",
+            "Not declared (plugins built before plugin-api 1.4 or C ABI 1.1, or that leave them undeclared): {}",
             undeclared.join(", ")
         );
     }

@@ -26,6 +26,8 @@ pub const C_ABI_VERSION: u32 = 1;
 const ENTRY_SYMBOL: &[u8] = b"jj_c_extractor_entry\0";
 /// A sanity bound on `n_features`, so a garbage descriptor fails cleanly.
 const MAX_FEATURES: usize = 65_536;
+/// A sanity bound on the options list, so a list without its end entry fails cleanly.
+const MAX_OPTIONS: usize = 4_096;
 
 // ---- mirrors of the C contract types (jj_plugin.h) ----
 
@@ -62,13 +64,20 @@ struct RawFeature {
     profile: *const c_char,
 }
 
+/// `jj_c_option` (revision 1.1).
+#[repr(C)]
+struct RawOption {
+    key: *const c_char,
+    help: *const c_char,
+}
+
 type CreateFn = unsafe extern "C" fn(options: *const c_char) -> *mut c_void;
 type ExtractFn =
     unsafe extern "C" fn(instance: *mut c_void, flow: *const c_void, out: *mut RawValue) -> c_int;
 type DestroyFn = unsafe extern "C" fn(instance: *mut c_void);
 type EntryFn = unsafe extern "C" fn() -> *const RawExtractor;
 
-/// `jj_c_extractor` (version 1).
+/// `jj_c_extractor` as revision 1.0 defined it; later revisions append fields.
 #[repr(C)]
 struct RawExtractor {
     abi_version: u32,
@@ -83,6 +92,13 @@ struct RawExtractor {
     create: Option<CreateFn>,
     extract: Option<ExtractFn>,
     destroy: Option<DestroyFn>,
+}
+
+/// `jj_c_extractor` of revision 1.1: 1.0's fields, then `options`.
+#[repr(C)]
+struct RawExtractor11 {
+    base: RawExtractor,
+    options: *const RawOption,
 }
 
 // ---- the loaded library ----
@@ -104,6 +120,11 @@ pub struct CExtractorLib {
     version: String,
     group: String,
     info: ExtractorInfo,
+    /// `(key, help)` of the options it declares; `None` when it does not (revision 1.0, or
+    /// `options` NULL).
+    options: Option<Vec<(String, String)>>,
+    /// The contract revision its descriptor is complete for (`1.0` or `1.1`).
+    revision: &'static str,
     shared: Arc<Shared>,
 }
 
@@ -154,6 +175,13 @@ impl CExtractorLib {
         // keeps valid and unchanged while the library is loaded (it is, until return).
         let d: &RawExtractor = unsafe { &*raw };
         let parsed = parse_descriptor(d)?;
+        let (options, revision) = if struct_size as usize >= std::mem::size_of::<RawExtractor11>() {
+            // SAFETY: struct_size vouches for the 1.1 fields as well.
+            let d11: &RawExtractor11 = unsafe { &*raw.cast::<RawExtractor11>() };
+            (parse_options(d11.options)?, "1.1")
+        } else {
+            (None, "1.0")
+        };
         let shared = Arc::new(Shared {
             create: d.create.ok_or("jj_c_extractor.create is NULL")?,
             extract: d.extract.ok_or("jj_c_extractor.extract is NULL")?,
@@ -172,6 +200,8 @@ impl CExtractorLib {
             version: parsed.version,
             group: parsed.info.group.to_string(),
             info: parsed.info,
+            options,
+            revision,
             shared,
         }))
     }
@@ -186,6 +216,16 @@ impl CExtractorLib {
 
     pub fn group(&self) -> &str {
         &self.group
+    }
+
+    /// The options it declares as `(key, help)`; `None` when it does not declare them.
+    pub fn options(&self) -> Option<&[(String, String)]> {
+        self.options.as_deref()
+    }
+
+    /// The contract revision of its descriptor, e.g. `1.1`.
+    pub fn revision(&self) -> &'static str {
+        self.revision
     }
 
     /// Feature list and requirements (fixed at load time; C extractors do not depend on options).
@@ -281,6 +321,45 @@ fn parse_descriptor(d: &RawExtractor) -> Result<Parsed, String> {
             requirements,
         },
     })
+}
+
+/// Reads the revision 1.1 options list: `None` for NULL (not declared), else the entries
+/// before the one whose key is NULL.
+fn parse_options(list: *const RawOption) -> Result<Option<Vec<(String, String)>>, String> {
+    if list.is_null() {
+        return Ok(None);
+    }
+    if !list.is_aligned() {
+        return Err("jj_c_extractor.options is misaligned".to_string());
+    }
+    let mut options = Vec::new();
+    for i in 0..=MAX_OPTIONS {
+        // SAFETY: the contract: `options` is an array ended by an entry whose key is NULL,
+        // valid while the library is loaded; this reads up to and including that entry.
+        let o = unsafe { &*list.add(i) };
+        if o.key.is_null() {
+            return Ok(Some(options));
+        }
+        if i == MAX_OPTIONS {
+            break;
+        }
+        let what = format!("option {i}");
+        // SAFETY: key and help are NULL or NUL-terminated strings valid while loaded.
+        let key = unsafe { c_str(o.key, &format!("{what}: key")) }?.unwrap_or_default();
+        let help = unsafe { c_str(o.help, &format!("{what}: help")) }?.unwrap_or_default();
+        if key.is_empty()
+            || key.starts_with('#')
+            || key.contains(|c: char| c == '=' || c.is_whitespace())
+        {
+            return Err(format!(
+                "{what}: key '{key}' must not be empty, start with '#' or hold '=', spaces or line breaks"
+            ));
+        }
+        options.push((key, help));
+    }
+    Err(format!(
+        "jj_c_extractor.options has no end entry (key NULL) within {MAX_OPTIONS} entries"
+    ))
 }
 
 /// Copies a C string; `Ok(None)` for NULL, `Err` if it is not UTF-8.
@@ -477,7 +556,9 @@ mod tests {
             ("extractor.create", offset_of!(RawExtractor, create)),
             ("extractor.extract", offset_of!(RawExtractor, extract)),
             ("extractor.destroy", offset_of!(RawExtractor, destroy)),
-            ("sizeof.extractor", size_of::<RawExtractor>()),
+            ("extractor.options", offset_of!(RawExtractor11, options)),
+            ("sizeof.extractor", size_of::<RawExtractor11>()),
+            ("sizeof.option", size_of::<RawOption>()),
         ]
     }
 
@@ -537,7 +618,9 @@ mod tests {
         ("extractor.create", 56),
         ("extractor.extract", 64),
         ("extractor.destroy", 72),
-        ("sizeof.extractor", 80),
+        ("extractor.options", 80),
+        ("sizeof.extractor", 88),
+        ("sizeof.option", 16),
     ];
 
     #[test]
@@ -627,6 +710,12 @@ mod tests {
 #ifndef DTYPE0
 #define DTYPE0 "string"
 #endif
+#ifndef OPTIONS
+#define OPTIONS NULL
+#endif
+const jj_c_option T_OPTS[] = {{"t_threshold", "a threshold"}, {"t_kafka.*", NULL}, {NULL, NULL}};
+const jj_c_option T_NONE[] = {{NULL, NULL}};
+const jj_c_option T_BAD[] = {{"t_ok", NULL}, {"a=b", NULL}, {NULL, NULL}};
 static const jj_c_feature F[] = {
     {"t_str", DTYPE0, NULL, "a string", NULL},
     {"t_int", "int64", "", NULL, "JJ-TEST"},
@@ -654,7 +743,7 @@ static int extract(void *p, const jj_flow *f, jj_value *out) {
 }
 static void destroy(void *p) { free(p); }
 static const jj_c_extractor D = { ABI, SIZE, NAME, "1.2.3", "t_group", 3, F, 64, 128,
-                                  create, extract, destroy };
+                                  create, extract, destroy, OPTIONS };
 const jj_c_extractor *jj_c_extractor_entry(void) { return &D; }
 "#;
 
@@ -773,8 +862,22 @@ const jj_c_extractor *jj_c_extractor_entry(void) { return &D; }
             ]
         );
         assert_eq!(info.features[1].units.as_str(), "bytes");
+        let declared: Vec<&str> = lib
+            .options()
+            .unwrap()
+            .iter()
+            .map(|o| o.0.as_str())
+            .collect();
+        assert_eq!(declared, ["exc_count_synack"]);
         let mut inst = lib.create("compat=joyfuljay\n").unwrap();
-        drop(lib); // the instance keeps the library loaded
+        let mut syn_only = lib
+            .create("compat=joyfuljay\nexc_count_synack=false\n")
+            .unwrap();
+        assert_eq!(
+            lib.create("exc_count_synack=no\n").err().unwrap(),
+            "C extractor 'example_c': create returned NULL"
+        );
+        drop(lib); // the instances keep the library loaded
         let pkts = [
             packet(0, 0x02, 0, 64),
             packet(1, 0x12, 0, 50),
@@ -783,6 +886,8 @@ const jj_c_extractor *jj_c_extractor_entry(void) { return &D; }
         let mut out = vec![Value::Null; 2];
         inst.extract(&flow(&pkts, &[]), &mut out).unwrap();
         assert_eq!(out, [Value::Int(2), Value::Float(100.0)]);
+        syn_only.extract(&flow(&pkts, &[]), &mut out).unwrap();
+        assert_eq!(out, [Value::Int(1), Value::Float(100.0)]);
         inst.extract(&flow(&[], &[]), &mut out).unwrap();
         assert_eq!(out, [Value::Int(0), Value::Null]);
     }
@@ -866,6 +971,35 @@ const jj_c_extractor *jj_c_extractor_entry(void) { return &D; }
         );
     }
 
+    /// Revision 1.1's options list: NULL or a 1.0-sized descriptor declares nothing, an
+    /// empty list declares that it reads none.
+    #[test]
+    #[cfg(unix)]
+    fn reads_the_declared_options_of_revision_1_1() {
+        let d = &Scratch::new("options");
+        let load = |tag: &str, defines: &[&str]| {
+            CExtractorLib::load(&compile(d, tag, TEST_EXTRACTOR_C, defines))
+                .unwrap()
+                .unwrap()
+        };
+        let declared = load("declared", &["OPTIONS=T_OPTS"]);
+        assert_eq!(
+            declared.options().unwrap(),
+            [
+                ("t_threshold".to_string(), "a threshold".to_string()),
+                ("t_kafka.*".to_string(), String::new())
+            ]
+        );
+        assert_eq!(declared.revision(), "1.1");
+        let none = load("none", &["OPTIONS=T_NONE"]);
+        assert_eq!(none.options(), Some(&[][..]));
+        let undeclared = load("undeclared", &[]);
+        assert_eq!((undeclared.options(), undeclared.revision()), (None, "1.1"));
+        // built against revision 1.0: struct_size 80, the options field is not read
+        let old = load("old", &["OPTIONS=T_OPTS", "SIZE=80"]);
+        assert_eq!((old.options(), old.revision()), (None, "1.0"));
+    }
+
     #[test]
     #[cfg(unix)]
     fn rejects_bad_descriptors_with_one_line_reasons() {
@@ -893,6 +1027,10 @@ const jj_c_extractor *jj_c_extractor_entry(void) { return &D; }
         assert_eq!(
             load_err(d, "list", &["DTYPE0=\"list<float64>\""]),
             "feature 't_str': unknown dtype 'list<float64>' (expected int64, float64, bool or string)"
+        );
+        assert_eq!(
+            load_err(d, "badopt", &["OPTIONS=T_BAD"]),
+            "option 1: key 'a=b' must not be empty, start with '#' or hold '=', spaces or line breaks"
         );
         let plain = compile(
             d,

@@ -59,7 +59,7 @@ pub struct ComponentOptions {
     pub kind: String,
     pub component: String,
     /// `(key, help)`; `None` when the component does not declare them (it predates
-    /// plugin-api 1.4, is a C plugin, or its author left them undeclared).
+    /// plugin-api 1.4 or C ABI 1.1, or its author left them undeclared).
     pub keys: Option<Vec<(String, String)>>,
 }
 
@@ -308,14 +308,13 @@ impl Plugins {
             path: path.to_path_buf(),
             name: lib.name().to_string(),
             version: lib.version().to_string(),
-            api_version: format!("C ABI {}", crate::cplugin::C_ABI_VERSION),
+            api_version: format!("C ABI {}", lib.revision()),
             abi: "c",
         });
-        // the C contract has no way to declare options
         self.options.push(ComponentOptions {
             kind: "extractor".into(),
             component: lib.name().to_string(),
-            keys: None,
+            keys: lib.options().map(<[_]>::to_vec),
         });
         self.extractors.push(Component {
             library: idx,

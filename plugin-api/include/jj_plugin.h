@@ -38,6 +38,10 @@ extern "C" {
 
 /* Version of the C extractor contract described by this header (jj_c_extractor). */
 #define JJ_C_ABI_VERSION 1u
+/* Its revision: 1.1 appended jj_c_extractor.options. A revision only appends fields, so a
+ * library built against 1.0 loads in a 1.1 host and the other way round; struct_size tells
+ * the host which fields exist. */
+#define JJ_C_ABI_REVISION 1u
 
 /* ------------------------------------------------------------------------------------ */
 /* Constants                                                                            */
@@ -219,6 +223,16 @@ typedef struct jj_c_feature {
                                 (e.g. "JJ-CORE"); NULL or "" = none */
 } jj_c_feature;
 
+/* An option create() reads (revision 1.1): a key of a [plugins.<name>] table of jj's config
+ * file, which reaches create() as a "key=value" line. Strings must stay valid while the
+ * library is loaded. */
+typedef struct jj_c_option {
+    const char *key;  /* e.g. "exc_count_synack"; NULL ends the list. A key ending in '*'
+                         stands for every key with that prefix. Must not be empty, start
+                         with '#' or hold '=', spaces or line breaks */
+    const char *help; /* one line for `jj plugins`; NULL = none */
+} jj_c_option;
+
 /* The descriptor a C extractor library exposes through jj_c_extractor_entry. It must stay
  * valid (and unchanged) while the library is loaded; a static const object is the usual
  * choice. The host copies everything it needs at load time.
@@ -261,6 +275,13 @@ typedef struct jj_c_extractor {
 
     /* Frees an instance returned by create. Called exactly once per instance. Required. */
     void (*destroy)(void *instance);
+
+    /* Revision 1.1. The options create reads, as an array ended by an entry whose key is
+     * NULL; an extractor that reads none points to just that end entry. When every loaded
+     * plugin declares its options, jj refuses a config-file key that none declares (a typo)
+     * and suggests the closest declared one. NULL = not declared: while such an extractor
+     * is loaded, jj only warns about unknown keys, since it may read them. */
+    const jj_c_option *options;
 } jj_c_extractor;
 
 /* Marks the entry point as exported even when building with -fvisibility=hidden. */
@@ -320,7 +341,9 @@ JJ_STATIC_ASSERT(offsetof(jj_c_extractor, n_features) == 32, "jj_c_extractor.n_f
 JJ_STATIC_ASSERT(offsetof(jj_c_extractor, payload_bytes_per_packet) == 48,
                  "jj_c_extractor.payload_bytes_per_packet");
 JJ_STATIC_ASSERT(offsetof(jj_c_extractor, create) == 56, "jj_c_extractor.create");
-JJ_STATIC_ASSERT(sizeof(jj_c_extractor) == 80, "jj_c_extractor must be 80 bytes");
+JJ_STATIC_ASSERT(offsetof(jj_c_extractor, options) == 80, "jj_c_extractor.options");
+JJ_STATIC_ASSERT(sizeof(jj_c_extractor) == 88, "jj_c_extractor must be 88 bytes");
+JJ_STATIC_ASSERT(sizeof(jj_c_option) == 16, "jj_c_option must be 16 bytes");
 #endif
 
 #ifdef __cplusplus

@@ -101,6 +101,60 @@ fn rust_and_c_examples_add_their_columns_to_output_and_schema() {
             assert!(r[syn].parse::<i64>().unwrap() >= 1);
         }
     }
+
+    // Both examples declare their options (the C one through C ABI 1.1), so a misspelt
+    // config-file key is refused, and the C example's own option changes its column.
+    assert!(
+        listing.lines().any(|l| l
+            .split_whitespace()
+            .take(2)
+            .eq(["example_c", "exc_count_synack"])),
+        "{listing}"
+    );
+    let typo = plugin_dir.join("typo.toml");
+    std::fs::write(&typo, "[plugins.example_c]\nexc_count_synak = false\n").unwrap();
+    let refused = jj(&[
+        "--plugin-dir",
+        dir,
+        "extract",
+        pcap.to_str().unwrap(),
+        "-o",
+        "-",
+        "-c",
+        typo.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("exc_count_synak: no loaded plugin reads an option of that name; did you mean 'exc_count_synack'?"),
+        "{}",
+        stderr(&refused)
+    );
+    let cfg = plugin_dir.join("syn-only.toml");
+    std::fs::write(&cfg, "[plugins.example_c]\nexc_count_synack = false\n").unwrap();
+    let syn_only = jj(&[
+        "--plugin-dir",
+        dir,
+        "extract",
+        pcap.to_str().unwrap(),
+        "-o",
+        "-",
+        "-c",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(syn_only.status.success(), "{}", stderr(&syn_only));
+    let (h3, rows3) = csv_rows(&stdout(&syn_only));
+    assert_eq!(h3, header);
+    assert_eq!(rows3.len(), rows.len());
+    let synacks_left_out = rows.iter().zip(&rows3).filter(|(a, b)| {
+        let (all, pure): (i64, i64) = (a[syn].parse().unwrap(), b[syn].parse().unwrap());
+        assert!(pure <= all, "{pure} > {all}");
+        pure < all
+    });
+    assert!(
+        synacks_left_out.count() > 0,
+        "the generated capture has SYN+ACKs"
+    );
+
     // removing the libraries removes the columns
     let plain = jj(&["extract", pcap.to_str().unwrap(), "-o", "-"]);
     let (h2, _) = csv_rows(&stdout(&plain));

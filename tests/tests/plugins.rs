@@ -417,7 +417,7 @@ fn an_undeclared_plugin_option_is_refused_unless_an_undeclared_component_may_rea
     // `jj plugins` shows who declares what
     let listed = stdout(&jj(&["--plugin-dir", dir.to_str().unwrap(), "plugins"]));
     assert!(
-        listed.contains("Not declared (plugins built before plugin-api 1.4, C plugins): extractor 'fixture_twopass'"),
+        listed.contains("Not declared (plugins built before plugin-api 1.4 or C ABI 1.1, or that leave them undeclared): extractor 'fixture_twopass'"),
         "{listed}"
     );
     assert!(

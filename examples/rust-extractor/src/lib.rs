@@ -20,6 +20,11 @@ impl ExtractorFactory for Factory {
     fn create(&self, _options: &Options) -> PluginResult<Instance> {
         Ok(Instance)
     }
+    // It reads no option. Declaring that lets jj refuse a misspelt config-file key
+    // (left undeclared, `None`, jj can only warn, as this plugin might read it).
+    fn options(&self) -> Option<Vec<OptionSpec>> {
+        Some(vec![])
+    }
 }
 
 impl Extractor for Instance {
