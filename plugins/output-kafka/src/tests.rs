@@ -473,10 +473,14 @@ fn unreachable_brokers_fail_when_opening() {
 }
 
 /// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
-/// is one it never reads), and every declared one is read.
+/// is one it never reads), and every declared one is read: through the factory's `open`
+/// and a whole write, so that a key read anywhere on the way counts.
 #[test]
 fn declares_exactly_the_options_it_reads() {
+    let mc = cluster(1, 1);
     let o = jj_plugin_api::Options::parse("kafka_topic=t");
-    crate::config::KafkaConfig::parse("127.0.0.1:9092", &schema(), &o).unwrap();
+    let mut w = open(&mc.bootstrap_servers(), &o).unwrap();
+    write(&mut w, &rows(0, 10)).unwrap();
+    w.finish().unwrap();
     jj_plugin_api::options::check_declared(crate::config::OPTIONS, &o).unwrap();
 }

@@ -823,10 +823,26 @@ fn a_commit_whose_answer_is_lost_is_neither_repeated_nor_lost() {
 }
 
 /// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
-/// is one it never reads), and every declared one is read.
+/// is one it never reads), and every declared one is read: through the factory's `open`
+/// and a whole write, so that a key read anywhere on the way counts. Without a
+/// server, only the option parser is checked.
 #[test]
 fn declares_exactly_the_options_it_reads() {
     let o = Options::new();
-    crate::PgOptions::parse(&o).unwrap();
+    match server("declared") {
+        Some(s) => {
+            let cols = [ids(3)];
+            let mut w = {
+                use jj_plugin_api::WriterFactory;
+                PostgresFactory.open("postgres", &s.url(DB), &cols.schema(), &o)
+            }
+            .unwrap();
+            write(&mut w, &cols);
+            w.finish().unwrap();
+        }
+        None => {
+            crate::PgOptions::parse(&o).unwrap();
+        }
+    }
     jj_plugin_api::options::check_declared(crate::options::OPTIONS, &o).unwrap();
 }

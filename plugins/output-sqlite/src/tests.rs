@@ -638,10 +638,18 @@ fn formats_unknown_format_and_root_module() {
 }
 
 /// Every option the component reads is declared (so a `[plugins.*]` key the host rejects
-/// is one it never reads), and every declared one is read.
+/// is one it never reads), and every declared one is read: through the factory's `open`
+/// and a whole write, so that a key read anywhere on the way counts.
 #[test]
 fn declares_exactly_the_options_it_reads() {
-    let o = jj_plugin_api::Options::new();
-    crate::SqliteOptions::parse(&o).unwrap();
+    let dir = TempDir::new();
+    let path = dir.path("flows.db");
+    let cols = all_dtypes();
+    let o = Options::new();
+    let mut w = SqliteFactory
+        .open("sqlite", path.to_str().unwrap(), &cols.schema(), &o)
+        .unwrap();
+    write(&mut w, &cols).unwrap();
+    w.finish().unwrap();
     jj_plugin_api::options::check_declared(crate::options::OPTIONS, &o).unwrap();
 }
