@@ -199,6 +199,8 @@ pub struct Decoded {
     /// Encapsulation stack, outermost first.
     pub layers: [Layer; MAX_LAYERS],
     pub n_layers: u8,
+    /// What [`Decoded::transport`] answers, kept by the decoder as it records layers.
+    pub transport_layer: Layer,
     /// Number of tunnel headers crossed (GRE, VXLAN, IP-in-IP, ...).
     pub tunnel_depth: u8,
     /// [`anomaly`] bits.
@@ -272,10 +274,27 @@ impl Decoded {
         ip_opt_len: 0,
         layers: [Layer::None; MAX_LAYERS],
         n_layers: 0,
+        transport_layer: Layer::None,
         tunnel_depth: 0,
         anomalies: 0,
         caplen: 0,
     };
+
+    /// [`Decoded::EMPTY`] with every field zero (the two sentinels too), so that the
+    /// compiler clears it with a few vector stores instead of copying a 190-byte constant.
+    const ZEROED: Decoded = Decoded {
+        vlan_id: 0,
+        tcp_wscale: 0,
+        ..Decoded::EMPTY
+    };
+
+    /// Sets `self` to [`Decoded::EMPTY`] (once per frame).
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        *self = Decoded::ZEROED;
+        self.vlan_id = NO_VLAN;
+        self.tcp_wscale = NO_WSCALE;
+    }
 
     /// The decoded layers, outermost first.
     pub fn layer_stack(&self) -> &[Layer] {
@@ -287,14 +306,10 @@ impl Decoded {
     /// `Udp`, `Icmp`, `Icmp6` or `None`. In [`DecodeMode::JoyfulJay`] this can differ
     /// from what `protocol` says (a GRE packet, protocol 47, with the inner TCP's ports
     /// and flags), so "is this a TCP segment" must be asked here, not of `protocol`.
+    /// When several are recorded (a tunnel), the first of `Tcp`, `Udp`, `Icmp`, `Icmp6`
+    /// among them.
     pub fn transport(&self) -> Layer {
-        let s = self.layer_stack();
-        for l in [Layer::Tcp, Layer::Udp, Layer::Icmp, Layer::Icmp6] {
-            if s.contains(&l) {
-                return l;
-            }
-        }
-        Layer::None
+        self.transport_layer
     }
 
     /// True when any of the `bits` ([`anomaly`]) is set.
@@ -310,6 +325,14 @@ impl Decoded {
         if let Some(slot) = self.layers.get_mut(usize::from(self.n_layers)) {
             *slot = layer;
             self.n_layers += 1;
+            // the transport layers are declared in that order of precedence
+            let transport = (Layer::Tcp as u8)..=(Layer::Icmp6 as u8);
+            if transport.contains(&(layer as u8))
+                && (self.transport_layer == Layer::None
+                    || (layer as u8) < (self.transport_layer as u8))
+            {
+                self.transport_layer = layer;
+            }
         }
     }
 
@@ -325,6 +348,7 @@ impl Decoded {
         self.vlan_id = keep.vlan_id;
         self.layers = keep.layers;
         self.n_layers = keep.n_layers;
+        self.transport_layer = keep.transport_layer;
         self.tunnel_depth = keep.tunnel_depth;
         self.anomalies = keep.anomalies;
     }
@@ -370,7 +394,7 @@ pub fn decode_with(
     match mode {
         DecodeMode::Correct => decode(linktype, frame, wire_len, out),
         DecodeMode::JoyfulJay => {
-            *out = Decoded::EMPTY;
+            out.reset();
             // Scapy's pcap/pcapng readers keep at most 65535 bytes of a frame.
             let frame = frame.get(..compat::SCAPY_MAX_FRAME).unwrap_or(frame);
             compat::decode(linktype, frame, out);
@@ -382,7 +406,7 @@ pub fn decode_with(
 /// Decode one frame. `frame` = captured bytes, `wire_len` = original length on the wire.
 /// Resets `out` then fills it. Never panics, never allocates, never does I/O.
 pub fn decode(linktype: u32, frame: &[u8], wire_len: u32, out: &mut Decoded) {
-    *out = Decoded::EMPTY;
+    out.reset();
     // Everything after an offset is bounded by what was on the wire; a bogus wire_len
     // shorter than the capture is ignored.
     let end = frame
@@ -395,7 +419,7 @@ pub fn decode(linktype: u32, frame: &[u8], wire_len: u32, out: &mut Decoded) {
 /// Decode starting at an IP header (used after IP reassembly): version from the first
 /// nibble. Offsets in `out` index into `frame`; the IP packet may not extend past `frame`.
 pub fn decode_ip(frame: &[u8], offset: usize, out: &mut Decoded) {
-    *out = Decoded::EMPTY;
+    out.reset();
     ip::by_version(frame, offset, frame.len(), out);
     out.caplen = u32::try_from(frame.len()).unwrap_or(u32::MAX);
 }

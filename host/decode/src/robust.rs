@@ -177,9 +177,21 @@ fn frames_for(lt: u32, ips: &[Vec<u8>]) -> Vec<Vec<u8>> {
     v
 }
 
+/// `Decoded::transport` worked out from the recorded layer stack: the first of the four
+/// transport layers, in their order of precedence, that the stack holds.
+fn transport_of_stack(d: &Decoded) -> crate::Layer {
+    use crate::Layer;
+    let s = d.layer_stack();
+    [Layer::Tcp, Layer::Udp, Layer::Icmp, Layer::Icmp6]
+        .into_iter()
+        .find(|l| s.contains(l))
+        .unwrap_or(Layer::None)
+}
+
 fn check(lt: u32, f: &[u8], wire: u32, out: &mut Decoded) {
     decode(lt, f, wire, out);
     let d = *out;
+    assert_eq!(d.transport(), transport_of_stack(&d), "{d:?}");
     assert!(usize::from(d.n_layers) <= MAX_LAYERS);
     assert!(matches!(d.ip_version, 0 | 4 | 6));
     assert!(d.payload_captured <= d.payload_len, "{d:?}");
@@ -216,6 +228,7 @@ fn check_joyfuljay(lt: u32, f: &[u8], wire: u32) {
     };
     decode_with(lt, f, wire, DecodeMode::JoyfulJay, &mut out);
     let d = out;
+    assert_eq!(d.transport(), transport_of_stack(&d), "{d:?}");
     assert!(usize::from(d.n_layers) <= MAX_LAYERS);
     assert!(matches!(d.ip_version, 0 | 4 | 6));
     assert!(
