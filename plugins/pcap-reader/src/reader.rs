@@ -576,13 +576,11 @@ impl<R: Read> CaptureReader<R> {
             // Refill with about what the rest of the batch needs (average record size so
             // far), at least `need` more bytes, within [8 KiB, 4 MiB] per read. Bytes
             // read beyond the batch are copied to the carry: a small minimum keeps that
-            // small.
-            let avg = self
-                .inplace_bytes
-                .checked_div(self.inplace_frames)
-                .unwrap_or(2048);
-            let estimate = (max_frames - n) as u64 * avg;
+            // small. (The average is worked out only when a refill is due, not per record.)
+            let (bytes_so_far, frames_so_far) = (self.inplace_bytes, self.inplace_frames);
             let refill = |src: &mut Src<R>, data: &mut Vec<u8>, need: usize| {
+                let avg = bytes_so_far.checked_div(frames_so_far).unwrap_or(2048);
+                let estimate = (max_frames - n) as u64 * avg;
                 let want = estimate
                     .max(need as u64)
                     .clamp(INPLACE_MIN_READ, INPLACE_MAX_READ)
