@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::spec::{spec, Spec};
 use jj_kit::compat;
-use jj_kit::stats::{summarize, summarize_basic, summarize_median, Mode, Summary};
+use jj_kit::stats::{summarize_basic, Dirs, LengthCounts, Mode, Summary};
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
     PluginResult, Requirements, Value, DIR_FWD,
@@ -443,8 +443,8 @@ pub struct Size {
     pkt: [Vec<f64>; 3],
     /// Payload lengths: all packets, initiator's, responder's.
     payload: [Vec<f64>; 3],
-    /// Ordering scratch for the percentiles (order keys, see `jj_kit::stats::summarize`).
-    sorted: Vec<u64>,
+    /// IP lengths counted per direction, for their percentiles without sorting.
+    lengths: LengthCounts,
     /// IP lengths counted for the dominant size.
     by_size: Mode,
 }
@@ -455,7 +455,7 @@ impl Size {
             cfg,
             pkt: Default::default(),
             payload: Default::default(),
-            sorted: Vec::new(),
+            lengths: LengthCounts::new(),
             by_size: Mode::new(),
         }
     }
@@ -470,7 +470,7 @@ impl Size {
             self.payload[0].capacity(),
             self.payload[1].capacity(),
             self.payload[2].capacity(),
-            self.sorted.capacity(),
+            self.lengths.buffer_capacity(),
         ]
     }
 }
@@ -517,6 +517,7 @@ impl Extractor for Size {
         // (min, max) of the non-zero payload lengths per direction
         let mut l7_range: [Option<(u32, u32)>; 2] = [None, None];
         self.by_size.clear();
+        self.lengths.clear();
         for p in flow.packets() {
             let d = usize::from(p.dir != DIR_FWD);
             let len = p.ip_len;
@@ -526,6 +527,7 @@ impl Extractor for Size {
             self.payload[0].push(f64::from(pl));
             self.payload[1 + d].push(f64::from(pl));
             self.by_size.push(len);
+            self.lengths.push(len, d);
             ip_bytes[d] += u64::from(len);
             l7_bytes[d] += u64::from(pl);
             if pl > 0 {
@@ -538,7 +540,7 @@ impl Extractor for Size {
         }
         let n = self.pkt[0].len();
 
-        let all = summarize(&self.pkt[0], &mut self.sorted);
+        let all = self.lengths.summarize(&self.pkt[0], Dirs::Both);
         out[PKT_LEN_MIN].set_float(all.min);
         out[PKT_LEN_MAX].set_float(all.max);
         out[PKT_LEN_MEAN].set_float(all.mean);
@@ -547,9 +549,9 @@ impl Extractor for Size {
         out[PKT_LEN_P25].set_float(all.p25);
         out[PKT_LEN_P75].set_float(all.p75);
         out[PKT_LEN_P90].set_float(all.p90);
-        let fwd = summarize_median(&self.pkt[1], &mut self.sorted);
+        let fwd = self.lengths.summarize_median(&self.pkt[1], Dirs::Only(0));
         put_stats5(out, PKT_LEN_FWD, &fwd);
-        let bwd = summarize_median(&self.pkt[2], &mut self.sorted);
+        let bwd = self.lengths.summarize_median(&self.pkt[2], Dirs::Only(1));
         put_stats5(out, PKT_LEN_BWD, &bwd);
 
         let pl = summarize_basic(&self.payload[0]);

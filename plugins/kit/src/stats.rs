@@ -187,10 +187,14 @@ impl Summary {
     /// Never inlined: every summary runs this one copy of the code, so even a NaN result
     /// (inf − inf) has the same bits whichever function asked (IEEE leaves a NaN's sign
     /// to the operand order the compiler picks, which differed between inlined copies).
-    #[inline(never)]
     fn moments(values: &[f64]) -> Summary {
+        Summary::moments_with_sum(values, pairwise_sum(values))
+    }
+
+    /// [`Summary::moments`] given `values`' pairwise sum.
+    #[inline(never)]
+    fn moments_with_sum(values: &[f64], sum: f64) -> Summary {
         let count = values.len();
-        let sum = pairwise_sum(values);
         let mean = sum / count as f64;
         let var = pop_var_about(values, mean);
         Summary {
@@ -271,35 +275,181 @@ fn summarize_order(values: &[f64], scratch: &mut Vec<u64>, wanted: &[usize]) -> 
     if n <= SELECT_ABOVE {
         scratch.sort_unstable();
     } else {
-        // The ranks `percentile_at` reads: lo and hi of each percentile, min, max.
-        let mut ranks = [0usize; 2 + 2 * SUMMARY_PERCENTILES.len()];
-        ranks[1] = n - 1;
-        let mut len = 2;
-        for &i in wanted {
-            let idx = (n - 1) as f64 * SUMMARY_PERCENTILES[i] / 100.0;
-            let lo = (idx.floor().max(0.0) as usize).min(n - 1);
-            ranks[len] = lo;
-            ranks[len + 1] = (lo + 1).min(n - 1);
-            len += 2;
-        }
-        let ranks = &mut ranks[..len];
-        ranks.sort_unstable();
-        let mut len = 0;
-        for i in 0..ranks.len() {
-            if i == 0 || ranks[i] != ranks[len - 1] {
-                ranks[len] = ranks[i];
-                len += 1;
-            }
-        }
+        let (ranks, len) = order_ranks(n, wanted);
         select_ranks(scratch, 0, &ranks[..len]);
     }
-    let at = |i: usize| from_order_key(scratch[i]);
+    fill_order_stats(&mut s, n, wanted, |i| from_order_key(scratch[i]));
+    s
+}
+
+/// The ranks (ascending, distinct) that [`fill_order_stats`] reads for `n` values: 0,
+/// `n - 1`, and the lo and hi rank of each wanted percentile; and how many there are.
+fn order_ranks(n: usize, wanted: &[usize]) -> ([usize; 2 + 2 * SUMMARY_PERCENTILES.len()], usize) {
+    let mut ranks = [0usize; 2 + 2 * SUMMARY_PERCENTILES.len()];
+    ranks[1] = n - 1;
+    let mut len = 2;
+    for &i in wanted {
+        let idx = (n - 1) as f64 * SUMMARY_PERCENTILES[i] / 100.0;
+        let lo = (idx.floor().max(0.0) as usize).min(n - 1);
+        ranks[len] = lo;
+        ranks[len + 1] = (lo + 1).min(n - 1);
+        len += 2;
+    }
+    let all = &mut ranks[..len];
+    all.sort_unstable();
+    let mut distinct = 0;
+    for i in 0..all.len() {
+        if i == 0 || all[i] != all[distinct - 1] {
+            all[distinct] = all[i];
+            distinct += 1;
+        }
+    }
+    (ranks, distinct)
+}
+
+/// Fills min, max and the wanted percentiles of `s` from the `n` values in ascending
+/// order, read through `at(rank)` (only at the ranks [`order_ranks`] lists).
+fn fill_order_stats(s: &mut Summary, n: usize, wanted: &[usize], at: impl Fn(usize) -> f64) {
     s.min = at(0);
     s.max = at(n - 1);
     for &i in wanted {
-        *percentile_field(&mut s, i) = percentile_at(n, SUMMARY_PERCENTILES[i], at);
+        *percentile_field(s, i) = percentile_at(n, SUMMARY_PERCENTILES[i], &at);
     }
-    s
+}
+
+/// Lengths at or above this are not counted in [`LengthCounts`]' dense table; a flow
+/// with one (an IPv6 jumbogram) is summarized by sorting.
+const LENGTHS_DENSE: u32 = 1 << 16;
+
+/// A flow's lengths (non-negative integers, such as packet lengths) in its two
+/// directions, counted per value so that their order statistics need no sort: the
+/// summaries cost the values plus their distinct values (sorted), instead of a sort of
+/// each of the three value sets (both directions, each direction). Every field of a
+/// summary equals, bit for bit, what [`summarize`] / [`summarize_median`] give for the
+/// same lengths as `f64`. Reuse one across flows: its table (512 KiB) is allocated on
+/// first use and only the values seen are cleared.
+#[derive(Clone, Debug, Default)]
+pub struct LengthCounts {
+    /// Count per direction of each value below `LENGTHS_DENSE` (empty until first use).
+    dense: Vec<[u32; 2]>,
+    /// The distinct values counted since the last clear (sorted by [`LengthCounts::sort`]).
+    seen: Vec<u32>,
+    /// Sum and number of the values per direction.
+    sums: [u64; 2],
+    counts: [usize; 2],
+    /// A value at or above `LENGTHS_DENSE` was pushed: summaries sort instead.
+    big: bool,
+    /// `seen` is sorted.
+    sorted: bool,
+    /// Scratch for the sorting path.
+    scratch: Vec<u64>,
+}
+
+/// Which of a flow's two directions a summary covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dirs {
+    Both,
+    Only(usize),
+}
+
+impl LengthCounts {
+    pub fn new() -> Self {
+        LengthCounts::default()
+    }
+
+    /// Counts `value` in direction `dir` (0 or 1).
+    #[inline]
+    pub fn push(&mut self, value: u32, dir: usize) {
+        let dir = dir & 1;
+        self.sums[dir] += u64::from(value);
+        self.counts[dir] += 1;
+        if value >= LENGTHS_DENSE {
+            self.big = true;
+            return;
+        }
+        if self.dense.is_empty() {
+            self.dense = vec![[0; 2]; LENGTHS_DENSE as usize];
+        }
+        let slot = &mut self.dense[value as usize];
+        if *slot == [0, 0] {
+            self.seen.push(value);
+            self.sorted = false;
+        }
+        slot[dir] += 1;
+    }
+
+    /// The capacity of its buffers, in elements (to check that reuse keeps them).
+    pub fn buffer_capacity(&self) -> usize {
+        self.dense.capacity() + self.seen.capacity() + self.scratch.capacity()
+    }
+
+    /// Forgets every value.
+    pub fn clear(&mut self) {
+        for &v in &self.seen {
+            self.dense[v as usize] = [0, 0];
+        }
+        self.seen.clear();
+        self.sums = [0, 0];
+        self.counts = [0, 0];
+        self.big = false;
+        self.sorted = true;
+    }
+
+    /// [`summarize`] of `values`, which must be the values pushed for `dirs` as `f64`, in
+    /// the order pushed (the variance's rounding depends on that order).
+    pub fn summarize(&mut self, values: &[f64], dirs: Dirs) -> Summary {
+        self.summarize_wanted(values, dirs, &[0, 1, 2, 3, 4])
+    }
+
+    /// [`summarize_median`] of `values` (see [`LengthCounts::summarize`]).
+    pub fn summarize_median(&mut self, values: &[f64], dirs: Dirs) -> Summary {
+        self.summarize_wanted(values, dirs, &[1])
+    }
+
+    fn summarize_wanted(&mut self, values: &[f64], dirs: Dirs, wanted: &[usize]) -> Summary {
+        let (n, sum) = match dirs {
+            Dirs::Both => (self.counts[0] + self.counts[1], self.sums[0] + self.sums[1]),
+            Dirs::Only(d) => (self.counts[d & 1], self.sums[d & 1]),
+        };
+        debug_assert_eq!(n, values.len(), "values are not the ones counted");
+        if self.big || values.is_empty() || n != values.len() {
+            return summarize_order(values, &mut self.scratch, wanted);
+        }
+        // The pairwise sum of integers whose total is below 2^53 is exact: the integer sum.
+        let mut s = Summary::moments_with_sum(values, sum as f64);
+        if !self.sorted {
+            self.seen.sort_unstable();
+            self.sorted = true;
+        }
+        let count = |v: u32| {
+            let c = self.dense[v as usize];
+            match dirs {
+                Dirs::Both => c[0] as usize + c[1] as usize,
+                Dirs::Only(d) => c[d & 1] as usize,
+            }
+        };
+        // The value at each rank read, by one walk through the distinct values.
+        let (ranks, len) = order_ranks(n, wanted);
+        let ranks = &ranks[..len];
+        let mut at_rank = [0.0f64; 2 + 2 * SUMMARY_PERCENTILES.len()];
+        let (mut next, mut below) = (0, 0usize);
+        for &v in &self.seen {
+            below += count(v);
+            while next < len && ranks[next] < below {
+                at_rank[next] = f64::from(v);
+                next += 1;
+            }
+            if next == len {
+                break;
+            }
+        }
+        let at = |rank: usize| {
+            let i = ranks.iter().position(|&r| r == rank).unwrap_or(0);
+            at_rank[i]
+        };
+        fill_order_stats(&mut s, n, wanted, at);
+        s
+    }
 }
 
 /// Like [`summarize`] without sorting: count, sum, mean, var, std, min and max are
@@ -560,6 +710,88 @@ mod tests {
             }
             assert_eq!(m.take(), mode_by_counting(&v), "{v:?}");
         }
+    }
+
+    /// Every field, bit for bit (`Summary`'s `==` would take -0.0 for 0.0).
+    fn bits(s: &Summary) -> [u64; 12] {
+        let f = |x: f64| x.to_bits();
+        [
+            s.count as u64,
+            f(s.sum),
+            f(s.mean),
+            f(s.std),
+            f(s.var),
+            f(s.min),
+            f(s.max),
+            f(s.median),
+            f(s.p25),
+            f(s.p75),
+            f(s.p90),
+            f(s.p99),
+        ]
+    }
+
+    #[test]
+    fn length_counts_summarize_like_sorting() {
+        let mut rng = crate::testutil::XorShift64(0x6c656e73);
+        let mut counts = LengthCounts::new();
+        let mut scratch = Vec::new();
+        for round in 0..3000 {
+            // sizes from a handful of distinct values (ties) up to many; a few flows
+            // past the selection threshold; now and then a jumbogram length
+            let n = match round % 10 {
+                0 => 300 + rng.below(700) as usize,
+                _ => rng.below(60) as usize,
+            };
+            let spread = 1 + rng.below(1500) as u32;
+            counts.clear();
+            let mut all = Vec::new();
+            let mut dir = [Vec::new(), Vec::new()];
+            for _ in 0..n {
+                let len = if rng.below(2000) == 0 {
+                    65_536 + rng.below(1000) as u32
+                } else {
+                    40 + rng.below(u64::from(spread)) as u32
+                };
+                let d = rng.below(2) as usize;
+                counts.push(len, d);
+                all.push(f64::from(len));
+                dir[d].push(f64::from(len));
+            }
+            let full = counts.summarize(&all, Dirs::Both);
+            assert_eq!(bits(&full), bits(&summarize(&all, &mut scratch)), "{all:?}");
+            for (d, v) in dir.iter().enumerate() {
+                let got = counts.summarize_median(v, Dirs::Only(d));
+                assert_eq!(
+                    bits(&got),
+                    bits(&summarize_median(v, &mut scratch)),
+                    "{v:?}"
+                );
+            }
+        }
+    }
+
+    /// Worked by hand: lengths 60, 1500, 60, 52 (directions 0, 1, 0, 1) → sorted 52 60
+    /// 60 1500; median idx 1.5 → 60; p25 idx 0.75 → 52·0.25 + 60·0.75 = 58; direction 1
+    /// alone: 52 1500, median 776.
+    #[test]
+    fn length_counts_hand_worked() {
+        let mut c = LengthCounts::new();
+        for (len, d) in [(60, 0), (1500, 1), (60, 0), (52, 1)] {
+            c.push(len, d);
+        }
+        let s = c.summarize(&[60.0, 1500.0, 60.0, 52.0], Dirs::Both);
+        assert_eq!(
+            (s.min, s.max, s.median, s.p25, s.sum),
+            (52.0, 1500.0, 60.0, 58.0, 1672.0)
+        );
+        let b = c.summarize_median(&[1500.0, 52.0], Dirs::Only(1));
+        assert_eq!(
+            (b.min, b.max, b.median, b.mean),
+            (52.0, 1500.0, 776.0, 776.0)
+        );
+        c.clear();
+        assert_eq!(c.summarize(&[], Dirs::Both), Summary::default());
     }
 
     #[test]
