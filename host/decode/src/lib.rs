@@ -281,7 +281,7 @@ impl Decoded {
     };
 
     /// [`Decoded::EMPTY`] with every field zero (the two sentinels too), so that the
-    /// compiler clears it with a few vector stores instead of copying a 190-byte constant.
+    /// compiler clears it with a few vector stores instead of copying the whole constant.
     const ZEROED: Decoded = Decoded {
         vlan_id: 0,
         tcp_wscale: 0,
