@@ -111,36 +111,26 @@ fn rust_and_c_examples_add_their_columns_to_output_and_schema() {
             .eq(["example_c", "exc_count_synack"])),
         "{listing}"
     );
-    let typo = plugin_dir.join("typo.toml");
-    std::fs::write(&typo, "[plugins.example_c]\nexc_count_synak = false\n").unwrap();
-    let refused = jj(&[
-        "--plugin-dir",
-        dir,
-        "extract",
-        pcap.to_str().unwrap(),
-        "-o",
-        "-",
-        "-c",
-        typo.to_str().unwrap(),
-    ]);
+    let with_config = |name: &str, text: &str| {
+        let cfg = plugin_dir.join(name);
+        std::fs::write(&cfg, text).unwrap();
+        let (pcap, cfg) = (pcap.to_str().unwrap(), cfg.to_str().unwrap());
+        jj(&["--plugin-dir", dir, "extract", pcap, "-o", "-", "-c", cfg])
+    };
+    let refused = with_config(
+        "typo.toml",
+        "[plugins.example_c]\nexc_count_synak = false\n",
+    );
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(
         stderr(&refused).contains("exc_count_synak: no loaded plugin reads an option of that name; did you mean 'exc_count_synack'?"),
         "{}",
         stderr(&refused)
     );
-    let cfg = plugin_dir.join("syn-only.toml");
-    std::fs::write(&cfg, "[plugins.example_c]\nexc_count_synack = false\n").unwrap();
-    let syn_only = jj(&[
-        "--plugin-dir",
-        dir,
-        "extract",
-        pcap.to_str().unwrap(),
-        "-o",
-        "-",
-        "-c",
-        cfg.to_str().unwrap(),
-    ]);
+    let syn_only = with_config(
+        "syn-only.toml",
+        "[plugins.example_c]\nexc_count_synack = false\n",
+    );
     assert!(syn_only.status.success(), "{}", stderr(&syn_only));
     let (h3, rows3) = csv_rows(&stdout(&syn_only));
     assert_eq!(h3, header);
