@@ -183,15 +183,15 @@ impl Summary {
     }
 
     /// count, sum, mean, var and std of a non-empty slice; the rest left 0.
-    ///
-    /// Never inlined: every summary runs this one copy of the code, so even a NaN result
-    /// (inf − inf) has the same bits whichever function asked (IEEE leaves a NaN's sign
-    /// to the operand order the compiler picks, which differed between inlined copies).
     fn moments(values: &[f64]) -> Summary {
         Summary::moments_with_sum(values, pairwise_sum(values))
     }
 
     /// [`Summary::moments`] given `values`' pairwise sum.
+    ///
+    /// Never inlined: every summary runs this one copy of the code, so even a NaN result
+    /// (inf − inf) has the same bits whichever function asked (IEEE leaves a NaN's sign
+    /// to the operand order the compiler picks, which differed between inlined copies).
     #[inline(never)]
     fn moments_with_sum(values: &[f64], sum: f64) -> Summary {
         let count = values.len();
@@ -332,7 +332,7 @@ const LENGTHS_DENSE: u32 = 1 << 16;
 pub struct LengthCounts {
     /// Count per direction of each value below `LENGTHS_DENSE` (empty until first use).
     dense: Vec<[u32; 2]>,
-    /// The distinct values counted since the last clear (sorted by [`LengthCounts::sort`]).
+    /// The distinct values counted since the last clear (sorted once a summary needs it).
     seen: Vec<u32>,
     /// Sum and number of the values per direction.
     sums: [u64; 2],
