@@ -225,23 +225,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .expect("frames= in decode-only output");
     // Issue 2's benchmark is flow_meta to CSV; issue 3's is every JJ-CORE feature.
-    let ext = |threads: &str, selection: &[&str]| {
-        median3(&jj, &extract_args(mixed_s, out_s, threads, selection)).0
-    };
-    // 1 and 2 threads interleaved, so that their ratio compares runs made under the same
-    // load (this kind of VM drifts by tens of percent within minutes).
-    let ((t1, best1), (t2, best2)) = interleaved_medians(
+    let t_core2 = median3(
         &jj,
-        &extract_args(mixed_s, out_s, "1", &["--features", "flow_meta"]),
-        &extract_args(mixed_s, out_s, "2", &["--features", "flow_meta"]),
-        7,
-    );
-    let t_core2 = ext("2", &["--profile", "JJ-CORE"]);
-    let core_args = extract_args(mixed_s, out_s, "1", &["--profile", "JJ-CORE"]);
-    let (t_core, t_nfs) = core_vs_nfstream(&jj, &core_args, mixed_s);
+        &extract_args(mixed_s, out_s, "2", &["--profile", "JJ-CORE"]),
+    )
+    .0;
+    let c = compared_runs(&jj, mixed_s, out_s);
+    let (t1, t2, t_core, t_nfs) = (c.t1, c.t2, c.t_core, c.t_nfs);
 
     let r1 = t_floor / t1;
-    let r21 = t1 / t2;
     println!();
     println!("machine: {} cores, {}", cores(), cpu_model());
     println!("capture: {file_mb:.1} MB, {frames} packets");
@@ -261,11 +253,7 @@ fn main() {
         "extract(1)/floor   = {r1:.2}  (target >= 0.50)  {}",
         verdict(r1 >= 0.50)
     );
-    println!(
-        "extract(2)/extract(1) = {r21:.2}  (target >= 1.60)  {}   [best runs: {:.2}]",
-        verdict(r21 >= 1.60),
-        best1 / best2
-    );
+    scaling_verdict("", &c);
     println!("JJ-CORE(1)/floor = {:.2}", t_floor / t_core);
     nfstream_verdict("", t_core, t_nfs);
     as_written_runs(&jj, &mixed, out_s);
@@ -494,21 +482,55 @@ fn as_written_runs(jj: &Path, capture: &Path, out: &str) {
     let cs = copy.to_str().unwrap();
     println!("\nthe same capture as written in 8 KiB pieces, still cached ({cs}):");
     run(jj, &["decode-only", cs]);
-    let ((t1, _), (t2, _)) = interleaved_medians(
+    let c = compared_runs(jj, cs, out);
+    let _ = std::fs::remove_file(&copy);
+    scaling_verdict("as written: ", &c);
+    nfstream_verdict("as written: ", c.t_core, c.t_nfs);
+}
+
+/// Medians (and the 2-thread comparison's best runs) of [`compared_runs`].
+struct Compared {
+    t1: f64,
+    best1: f64,
+    t2: f64,
+    best2: f64,
+    t_core: f64,
+    t_nfs: Option<f64>,
+}
+
+/// The runs the two run-comparing targets need, on `cap`: flow_meta on 1 and 2 threads
+/// interleaved, so that their ratio compares runs made under the same load (this kind of
+/// VM drifts by tens of percent within minutes), then JJ-CORE on 1 thread interleaved
+/// with NFStream.
+fn compared_runs(jj: &Path, cap: &str, out: &str) -> Compared {
+    let ((t1, best1), (t2, best2)) = interleaved_medians(
         jj,
-        &extract_args(cs, out, "1", &["--features", "flow_meta"]),
-        &extract_args(cs, out, "2", &["--features", "flow_meta"]),
+        &extract_args(cap, out, "1", &["--features", "flow_meta"]),
+        &extract_args(cap, out, "2", &["--features", "flow_meta"]),
         7,
     );
-    let core_args = extract_args(cs, out, "1", &["--profile", "JJ-CORE"]);
-    let (t_core, t_nfs) = core_vs_nfstream(jj, &core_args, cs);
-    let _ = std::fs::remove_file(&copy);
-    let r21 = t1 / t2;
+    let core_args = extract_args(cap, out, "1", &["--profile", "JJ-CORE"]);
+    let (t_core, t_nfs) = core_vs_nfstream(jj, &core_args, cap);
+    Compared {
+        t1,
+        best1,
+        t2,
+        best2,
+        t_core,
+        t_nfs,
+    }
+}
+
+/// Issue 2's scaling target line: flow_meta on 2 threads against 1.
+fn scaling_verdict(prefix: &str, c: &Compared) {
+    let r = c.t1 / c.t2;
     println!(
-        "as written: extract(2)/extract(1) = {r21:.2} ({t1:.3} / {t2:.3} s)  (target >= 1.60)  {}",
-        verdict(r21 >= 1.60)
+        "{prefix}extract(2)/extract(1) = {r:.2} ({:.3} / {:.3} s)  (target >= 1.60)  {}   [best runs: {:.2}]",
+        c.t1,
+        c.t2,
+        verdict(r >= 1.60),
+        c.best1 / c.best2
     );
-    nfstream_verdict("as written: ", t_core, t_nfs);
 }
 
 /// Issue 3's target line: JJ-CORE on 1 thread against NFStream.

@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::spec::{spec, Spec};
 use jj_kit::compat;
-use jj_kit::stats::{summarize_basic, Dirs, LengthCounts, Mode, Summary};
+use jj_kit::stats::{summarize_basic, Dirs, LengthCounts, Summary};
 use jj_plugin_api::{
     DType, Extractor, ExtractorFactory, ExtractorInfo, FeatureMeta, FlowView, Options, PluginError,
     PluginResult, Requirements, Value, DIR_FWD,
@@ -443,10 +443,9 @@ pub struct Size {
     pkt: [Vec<f64>; 3],
     /// Payload lengths: all packets, initiator's, responder's.
     payload: [Vec<f64>; 3],
-    /// IP lengths counted per direction, for their percentiles without sorting.
+    /// IP lengths counted per direction, for their percentiles and the dominant size
+    /// without sorting.
     lengths: LengthCounts,
-    /// IP lengths counted for the dominant size.
-    by_size: Mode,
 }
 
 impl Size {
@@ -456,7 +455,6 @@ impl Size {
             pkt: Default::default(),
             payload: Default::default(),
             lengths: LengthCounts::new(),
-            by_size: Mode::new(),
         }
     }
 
@@ -516,7 +514,6 @@ impl Extractor for Size {
         let mut l7_bytes = [0u64; 2];
         // (min, max) of the non-zero payload lengths per direction
         let mut l7_range: [Option<(u32, u32)>; 2] = [None, None];
-        self.by_size.clear();
         self.lengths.clear();
         for p in flow.packets() {
             let d = usize::from(p.dir != DIR_FWD);
@@ -526,7 +523,6 @@ impl Extractor for Size {
             self.pkt[1 + d].push(f64::from(len));
             self.payload[0].push(f64::from(pl));
             self.payload[1 + d].push(f64::from(pl));
-            self.by_size.push(len);
             self.lengths.push(len, d);
             ip_bytes[d] += u64::from(len);
             l7_bytes[d] += u64::from(pl);
@@ -575,7 +571,7 @@ impl Extractor for Size {
         // The square of the standard deviation (not `var`), as the reference defines it.
         out[PKT_LEN_VARIANCE].set_float(if n > 1 { all.std * all.std } else { 0.0 });
 
-        let (size, count) = self.by_size.take().unwrap_or((0, 0));
+        let (size, count) = self.lengths.mode().unwrap_or((0, 0));
         out[DOMINANT_PKT_SIZE].set_int(i64::from(size));
         out[DOMINANT_PKT_RATIO].set_float(share(count as f64, n as f64));
 

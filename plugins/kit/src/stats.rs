@@ -317,30 +317,34 @@ fn fill_order_stats(s: &mut Summary, n: usize, wanted: &[usize], at: impl Fn(usi
     }
 }
 
-/// Lengths at or above this are not counted in [`LengthCounts`]' dense table; a flow
-/// with one (an IPv6 jumbogram) is summarized by sorting.
+/// Lengths at or above this are not counted in [`LengthCounts`]' dense table (IPv6
+/// jumbograms): a flow with one is summarized by sorting, and its mode sorts them.
 const LENGTHS_DENSE: u32 = 1 << 16;
 
 /// A flow's lengths (non-negative integers, such as packet lengths) in its two
-/// directions, counted per value so that their order statistics need no sort: the
-/// summaries cost the values plus their distinct values (sorted), instead of a sort of
-/// each of the three value sets (both directions, each direction). Every field of a
-/// summary equals, bit for bit, what [`summarize`] / [`summarize_median`] give for the
-/// same lengths as `f64`. Reuse one across flows: its table (512 KiB) is allocated on
-/// first use and only the values seen are cleared.
+/// directions, counted per value, for their order statistics and their mode without a
+/// sort: the summaries cost the values plus their distinct values (sorted), instead of
+/// a sort of each of the three value sets (both directions, each direction). Every field
+/// of a summary equals, bit for bit, what [`summarize`] / [`summarize_median`] give for
+/// the same lengths as `f64`. Reuse one across flows: its table (512 KiB) is allocated
+/// on first use and only the values seen are cleared.
 #[derive(Clone, Debug, Default)]
 pub struct LengthCounts {
     /// Count per direction of each value below `LENGTHS_DENSE` (empty until first use).
     dense: Vec<[u32; 2]>,
-    /// The distinct values counted since the last clear (sorted once a summary needs it).
+    /// The distinct values below `LENGTHS_DENSE` counted since the last clear, in
+    /// first-seen order, and the index of each one's first occurrence.
     seen: Vec<u32>,
+    first: Vec<u32>,
+    /// `(value, index)` of the values at or above `LENGTHS_DENSE`; while there is one,
+    /// summaries sort instead.
+    big: Vec<(u32, u32)>,
     /// Sum and number of the values per direction.
     sums: [u64; 2],
     counts: [usize; 2],
-    /// A value at or above `LENGTHS_DENSE` was pushed: summaries sort instead.
-    big: bool,
-    /// `seen` is sorted.
-    sorted: bool,
+    /// `seen` in ascending order (valid while `sorted_valid`).
+    sorted: Vec<u32>,
+    sorted_valid: bool,
     /// Scratch for the sorting path.
     scratch: Vec<u64>,
 }
@@ -361,10 +365,11 @@ impl LengthCounts {
     #[inline]
     pub fn push(&mut self, value: u32, dir: usize) {
         let dir = dir & 1;
+        let idx = u32::try_from(self.counts[0] + self.counts[1]).unwrap_or(u32::MAX);
         self.sums[dir] += u64::from(value);
         self.counts[dir] += 1;
         if value >= LENGTHS_DENSE {
-            self.big = true;
+            self.big.push((value, idx));
             return;
         }
         if self.dense.is_empty() {
@@ -373,14 +378,20 @@ impl LengthCounts {
         let slot = &mut self.dense[value as usize];
         if *slot == [0, 0] {
             self.seen.push(value);
-            self.sorted = false;
+            self.first.push(idx);
+            self.sorted_valid = false;
         }
         slot[dir] += 1;
     }
 
     /// The capacity of its buffers, in elements (to check that reuse keeps them).
     pub fn buffer_capacity(&self) -> usize {
-        self.dense.capacity() + self.seen.capacity() + self.scratch.capacity()
+        self.dense.capacity()
+            + self.seen.capacity()
+            + self.first.capacity()
+            + self.big.capacity()
+            + self.sorted.capacity()
+            + self.scratch.capacity()
     }
 
     /// Forgets every value.
@@ -389,10 +400,37 @@ impl LengthCounts {
             self.dense[v as usize] = [0, 0];
         }
         self.seen.clear();
+        self.first.clear();
+        self.big.clear();
         self.sums = [0, 0];
         self.counts = [0, 0];
-        self.big = false;
-        self.sorted = true;
+        self.sorted.clear();
+        self.sorted_valid = true;
+    }
+
+    /// The most frequent value of both directions and its count (on a tie, the value
+    /// whose first occurrence came first); `None` if nothing was counted.
+    pub fn mode(&mut self) -> Option<(u32, usize)> {
+        // (count, first index, value) of the best so far
+        let mut best: Option<(usize, u32, u32)> = None;
+        let mut consider = |count: usize, first: u32, value: u32| {
+            let better = match best {
+                None => true,
+                Some((c, f, _)) => count > c || (count == c && first < f),
+            };
+            if better {
+                best = Some((count, first, value));
+            }
+        };
+        for (&v, &first) in self.seen.iter().zip(&self.first) {
+            let c = self.dense[v as usize];
+            consider(c[0] as usize + c[1] as usize, first, v);
+        }
+        self.big.sort_unstable();
+        for run in self.big.chunk_by(|a, b| a.0 == b.0) {
+            consider(run.len(), run[0].1, run[0].0);
+        }
+        best.map(|(count, _, value)| (value, count))
     }
 
     /// [`summarize`] of `values`, which must be the values pushed for `dirs` as `f64`, in
@@ -412,14 +450,16 @@ impl LengthCounts {
             Dirs::Only(d) => (self.counts[d & 1], self.sums[d & 1]),
         };
         debug_assert_eq!(n, values.len(), "values are not the ones counted");
-        if self.big || values.is_empty() || n != values.len() {
+        if !self.big.is_empty() || values.is_empty() || n != values.len() {
             return summarize_order(values, &mut self.scratch, wanted);
         }
         // The pairwise sum of integers whose total is below 2^53 is exact: the integer sum.
         let mut s = Summary::moments_with_sum(values, sum as f64);
-        if !self.sorted {
-            self.seen.sort_unstable();
-            self.sorted = true;
+        if !self.sorted_valid {
+            self.sorted.clear();
+            self.sorted.extend_from_slice(&self.seen);
+            self.sorted.sort_unstable();
+            self.sorted_valid = true;
         }
         let count = |v: u32| {
             let c = self.dense[v as usize];
@@ -433,7 +473,7 @@ impl LengthCounts {
         let ranks = &ranks[..len];
         let mut at_rank = [0.0f64; 2 + 2 * SUMMARY_PERCENTILES.len()];
         let (mut next, mut below) = (0, 0usize);
-        for &v in &self.seen {
+        for &v in &self.sorted {
             below += count(v);
             while next < len && ranks[next] < below {
                 at_rank[next] = f64::from(v);
@@ -485,89 +525,6 @@ pub fn min_max(values: &[f64]) -> (f64, f64) {
             },
         )
     })
-}
-
-/// Values below this are counted in [`Mode`]'s dense tables; larger ones (IPv6
-/// jumbograms) are sorted.
-const MODE_DENSE: u32 = 1 << 16;
-
-/// The most frequent of a sequence of `u32` values, the first-seen one on a tie, in
-/// one pass: values below 2^16 (every IP length but a jumbogram's) are counted in
-/// dense tables that only the values seen are cleared from, so a flow costs its
-/// packets plus its distinct values (a sort cost `n log n`). Reuse one across flows:
-/// the tables (512 KiB) are allocated on first use and kept.
-#[derive(Clone, Debug, Default)]
-pub struct Mode {
-    /// `[count, index of the first occurrence]` of each value below `MODE_DENSE`
-    /// (empty until first use).
-    dense: Vec<[u32; 2]>,
-    /// Values counted since the last [`Mode::take`], in first-seen order.
-    seen: Vec<u32>,
-    /// `(value, index)` of values at or above `MODE_DENSE`.
-    big: Vec<(u32, u32)>,
-    /// Values pushed since the last take.
-    n: u32,
-}
-
-impl Mode {
-    pub fn new() -> Self {
-        Mode::default()
-    }
-
-    /// Counts `value` (the next in sequence).
-    #[inline]
-    pub fn push(&mut self, value: u32) {
-        let idx = self.n;
-        self.n = self.n.saturating_add(1);
-        if value >= MODE_DENSE {
-            self.big.push((value, idx));
-            return;
-        }
-        if self.dense.is_empty() {
-            self.dense = vec![[0; 2]; MODE_DENSE as usize];
-        }
-        let slot = &mut self.dense[value as usize];
-        if slot[0] == 0 {
-            *slot = [0, idx];
-            self.seen.push(value);
-        }
-        slot[0] += 1;
-    }
-
-    /// Forgets what was pushed since the last take.
-    pub fn clear(&mut self) {
-        self.take();
-    }
-
-    /// The most frequent value pushed since the last take and its count (on a tie, the
-    /// value whose first occurrence came first); `None` if nothing was pushed. Resets
-    /// the counter for the next sequence.
-    pub fn take(&mut self) -> Option<(u32, usize)> {
-        // (count, first index, value) of the best so far
-        let mut best: Option<(usize, u32, u32)> = None;
-        let mut consider = |count: usize, first: u32, value: u32| {
-            let better = match best {
-                None => true,
-                Some((c, f, _)) => count > c || (count == c && first < f),
-            };
-            if better {
-                best = Some((count, first, value));
-            }
-        };
-        for &v in &self.seen {
-            let slot = &mut self.dense[v as usize];
-            consider(slot[0] as usize, slot[1], v);
-            slot[0] = 0;
-        }
-        self.seen.clear();
-        self.big.sort_unstable();
-        for run in self.big.chunk_by(|a, b| a.0 == b.0) {
-            consider(run.len(), run[0].1, run[0].0);
-        }
-        self.big.clear();
-        self.n = 0;
-        best.map(|(count, _, value)| (value, count))
-    }
 }
 
 #[cfg(test)]
@@ -670,32 +627,36 @@ mod tests {
 
     #[test]
     fn mode_is_the_most_frequent_and_the_first_seen_on_a_tie() {
-        let mut m = Mode::new();
-        assert_eq!(m.take(), None);
-        for v in [52, 60, 1500, 60, 52] {
-            m.push(v);
+        let mut m = LengthCounts::new();
+        assert_eq!(m.mode(), None);
+        // both directions count (a value seen in each direction counts twice)
+        for (i, v) in [52, 60, 1500, 60, 52].into_iter().enumerate() {
+            m.push(v, i % 2);
         }
-        assert_eq!(m.take(), Some((52, 2)), "52 and 60 twice; 52 first");
-        // the counter starts over after a take
+        assert_eq!(m.mode(), Some((52, 2)), "52 and 60 twice; 52 first");
+        // the counter starts over after a clear
+        m.clear();
         for v in [60, 1500, 1500] {
-            m.push(v);
+            m.push(v, 1);
         }
-        assert_eq!(m.take(), Some((1500, 2)));
+        assert_eq!(m.mode(), Some((1500, 2)));
         // jumbogram lengths (>= 2^16) compete with the dense ones by the same rules
+        m.clear();
         for v in [70_000, 40, 70_000, 40] {
-            m.push(v);
+            m.push(v, 0);
         }
-        assert_eq!(m.take(), Some((70_000, 2)));
+        assert_eq!(m.mode(), Some((70_000, 2)));
+        m.clear();
         for v in [40, 70_000, 70_000, 40] {
-            m.push(v);
+            m.push(v, 0);
         }
-        assert_eq!(m.take(), Some((40, 2)));
+        assert_eq!(m.mode(), Some((40, 2)));
     }
 
     #[test]
     fn mode_matches_counting_on_random_sequences() {
         let mut rng = crate::testutil::XorShift64(0x6d6f6465);
-        let mut m = Mode::new();
+        let mut m = LengthCounts::new();
         for _ in 0..2000 {
             let n = rng.below(40) as usize;
             // few distinct values (ties are common), some of them past the dense range
@@ -705,10 +666,11 @@ mod tests {
                     _ => 40 + rng.below(6) as u32,
                 })
                 .collect();
+            m.clear();
             for &x in &v {
-                m.push(x);
+                m.push(x, rng.below(2) as usize);
             }
-            assert_eq!(m.take(), mode_by_counting(&v), "{v:?}");
+            assert_eq!(m.mode(), mode_by_counting(&v), "{v:?}");
         }
     }
 
@@ -746,6 +708,7 @@ mod tests {
             let spread = 1 + rng.below(1500) as u32;
             counts.clear();
             let mut all = Vec::new();
+            let mut lens = Vec::new();
             let mut dir = [Vec::new(), Vec::new()];
             for _ in 0..n {
                 let len = if rng.below(2000) == 0 {
@@ -755,6 +718,7 @@ mod tests {
                 };
                 let d = rng.below(2) as usize;
                 counts.push(len, d);
+                lens.push(len);
                 all.push(f64::from(len));
                 dir[d].push(f64::from(len));
             }
@@ -768,6 +732,8 @@ mod tests {
                     "{v:?}"
                 );
             }
+            // the summaries leave the first-seen order the mode needs
+            assert_eq!(counts.mode(), mode_by_counting(&lens), "{lens:?}");
         }
     }
 
